@@ -1,0 +1,122 @@
+"""aisa_core: the shared AIsa client (httpx + pydantic; no framework imports).
+
+>>> from aisa_core import AISAClient
+>>> client = AISAClient(model="gpt-4.1-mini", fallback_models=["claude-haiku-4-5-20251001"])
+>>> print(client.chat("Say hi").text)  # doctest: +SKIP
+
+The pieces: ``AISAClient`` / ``AsyncAISAClient`` (chat, streams with callbacks, tools, vision,
+retries, fallback chains, models, balance, cost quotes, ``compare_models``), the error tree in
+``aisa_core.errors``, content builders in ``aisa_core.content``, tool helpers in
+``aisa_core.tools``, the capability table in ``aisa_core.capabilities``, and the offline
+stand-in gateway in ``aisa_core.standin``.
+"""
+
+from ._async_client import AsyncAISAClient, AsyncChatStream
+from ._base import __version__
+from ._client import AISAClient, ChatStream
+from ._config import DEFAULT_BASE_URL, Secret, Timeouts
+from ._retry import AttemptPlan, RetryPolicy, default_fallback_on
+from .callbacks import PrintHandler, StreamHandler
+from .capabilities import capabilities
+from .content import assistant, audio_part, file_part, image_part, system, text_part, tool_result, user
+from .errors import (
+    AISAError,
+    AllModelsFailedError,
+    APIConnectionError,
+    APIError,
+    APITimeoutError,
+    Attempt,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    ConflictError,
+    ContentPolicyError,
+    ContextWindowExceededError,
+    InsufficientCreditsError,
+    InvalidInputError,
+    MalformedResponseError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    StreamError,
+    StreamInterruptedError,
+    UnknownModelError,
+    UnprocessableEntityError,
+)
+from .tools import normalize_tool_choice, to_response_format, to_tool
+from .types import (
+    Balance,
+    ChatCompletion,
+    ChatCompletionChunk,
+    CompareResult,
+    CostQuote,
+    Message,
+    ModelInfo,
+    ResponseMeta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "AISAClient",
+    "AISAError",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AllModelsFailedError",
+    "AsyncAISAClient",
+    "AsyncChatStream",
+    "Attempt",
+    "AttemptPlan",
+    "AuthenticationError",
+    "BadRequestError",
+    "Balance",
+    "ChatCompletion",
+    "ChatCompletionChunk",
+    "ChatStream",
+    "CompareResult",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentPolicyError",
+    "ContextWindowExceededError",
+    "CostQuote",
+    "InsufficientCreditsError",
+    "InvalidInputError",
+    "MalformedResponseError",
+    "Message",
+    "ModelInfo",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "PrintHandler",
+    "RateLimitError",
+    "ResponseMeta",
+    "RetryPolicy",
+    "Secret",
+    "ServerError",
+    "StreamError",
+    "StreamHandler",
+    "StreamInterruptedError",
+    "Timeouts",
+    "ToolCall",
+    "ToolCallDelta",
+    "UnknownModelError",
+    "UnprocessableEntityError",
+    "Usage",
+    "__version__",
+    "assistant",
+    "audio_part",
+    "capabilities",
+    "default_fallback_on",
+    "file_part",
+    "image_part",
+    "normalize_tool_choice",
+    "system",
+    "text_part",
+    "to_response_format",
+    "to_tool",
+    "tool_result",
+    "user",
+]

@@ -1,0 +1,363 @@
+"""``AsyncAISAClient``: the asyncio twin of ``AISAClient``; the same behaviour, awaited.
+
+Only the loops that wait and move bytes differ from the sync client; every decision (payload,
+retry, fallback, parsing) comes from the same pure pieces.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from typing import Any, TypeVar
+
+import httpx
+
+from ._base import ClientSettings, dispatch, meta_from, parse_completion, parse_json, raise_for_status
+from ._chunks import ChunkReader, compare_result, completion_chunk, gemini_body, model_infos
+from ._client import _is_json, _split, _timeout
+from ._config import Timeouts
+from ._http import async_client, map_transport_errors
+from ._retry import AttemptPlan
+from ._stream import StreamAccumulator
+from .callbacks import StreamHandler
+from .content import MessageLike
+from .errors import AISAError, NotFoundError
+from .types import (
+    Balance,
+    ChatCompletion,
+    ChatCompletionChunk,
+    CompareResult,
+    CostQuote,
+    ModelInfo,
+    ResponseMeta,
+)
+
+__all__ = ["AsyncAISAClient", "AsyncChatStream"]
+
+T = TypeVar("T")
+
+
+class AsyncAISAClient:
+    """Asyncio AIsa client; the same settings and behaviour as ``AISAClient``.
+
+    With the ``speed`` extra installed it sends through an aiohttp connection pool (several
+    times httpx's own async throughput at high concurrency); ``transport=`` overrides that.
+    """
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        prefer_aiohttp: bool = True,
+        **settings: Any,
+    ) -> None:
+        self._settings = ClientSettings(**settings)
+        self._transport = transport
+        self._prefer_aiohttp = prefer_aiohttp
+        self._http: httpx.AsyncClient | None = http_client
+        self._owns_http = http_client is None
+        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+
+    @property
+    def settings(self) -> ClientSettings:
+        return self._settings
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = async_client(
+                self._settings.timeouts, self._transport, prefer_aiohttp=self._prefer_aiohttp
+            )
+        return self._http
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"AsyncAISAClient(base_url={s.base_url!r}, model={s.model!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if self._owns_http:
+            state["_http"] = None
+        state["_sleep"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sleep = asyncio.sleep
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._owns_http:
+            await self._http.aclose()
+            self._http = None
+
+    async def __aenter__(self) -> AsyncAISAClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _attempt(self, plan: AttemptPlan, once: Callable[[str], Awaitable[T]]) -> T:
+        step = plan.first()
+        while True:
+            if step.wait:
+                await self._sleep(step.wait)
+            try:
+                return await once(step.model)
+            except AISAError as error:
+                step = plan.after_failure(error)
+
+    async def _send(
+        self, method: str, url: str, model: str, *, content: bytes | None = None,
+        headers: Mapping[str, str] | None = None, timeout: Any = httpx.USE_CLIENT_DEFAULT,
+    ) -> httpx.Response:
+        with map_transport_errors(model=model):
+            response = await self.http.request(
+                method, url, content=content, headers=headers or self._settings.headers,
+                timeout=timeout,
+            )
+        raise_for_status(response, model)
+        return response
+
+    async def chat(
+        self,
+        messages: MessageLike | Iterable[MessageLike],
+        *,
+        model: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeouts | None = None,
+        **options: Any,
+    ) -> ChatCompletion:
+        """One answer; see ``AISAClient.chat``."""
+        s = self._settings
+        payload = s.payload(messages, stream=False, **_split(options))
+        headers = s.request_headers(extra_headers, stream=False)
+        http_timeout = _timeout(timeout)
+        plan = s.plan(s.chain(model, fallback_models))
+        started = time.perf_counter()
+
+        async def once(m: str) -> ChatCompletion:
+            response = await self._send("POST", s.url("/chat/completions"), m,
+                                        content=s.body_for(payload, m), headers=headers,
+                                        timeout=http_timeout)
+            return parse_completion(response, m)
+
+        completion = await self._attempt(plan, once)
+        completion.meta.attempts = plan.failures
+        completion.meta.latency_s = time.perf_counter() - started
+        return completion
+
+    def stream(
+        self,
+        messages: MessageLike | Iterable[MessageLike],
+        *,
+        model: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        handlers: Sequence[StreamHandler] | None = None,
+        extra_headers: Mapping[str, str] | None = None,
+        timeout: float | Timeouts | None = None,
+        **options: Any,
+    ) -> AsyncChatStream:
+        """A streamed answer: ``async for chunk in client.stream(...)``; see ``AISAClient.stream``."""
+        s = self._settings
+        payload = s.payload(messages, stream=True, **_split(options))
+        return AsyncChatStream(
+            self, payload, s.chain(model, fallback_models), s.handlers_for(handlers),
+            s.request_headers(extra_headers, stream=True), _timeout(timeout),
+        )
+
+    async def list_models(self) -> list[ModelInfo]:
+        url = self._settings.url("/models")
+        try:
+            response = await self._attempt(self._settings.plan(["models"]),
+                                           lambda m: self._send("GET", url, m))
+        except NotFoundError:
+            return []
+        return model_infos(parse_json(response, "GET /models"))
+
+    async def get_model(self, model_id: str) -> ModelInfo | None:
+        for info in await self.list_models():
+            if info.id == model_id:
+                return info
+        return None
+
+    async def balance(self) -> Balance:
+        url = self._settings.url("/credits/balance")
+        response = await self._attempt(self._settings.plan(["credits"]),
+                                       lambda m: self._send("GET", url, m))
+        return Balance.model_validate(parse_json(response, "GET /credits/balance"))
+
+    async def quote(self, messages: MessageLike | Iterable[MessageLike], *,
+                    model: str | None = None, **options: Any) -> CostQuote:
+        s = self._settings
+        payload = s.payload(messages, stream=False, **_split(options))
+        headers = s.request_headers({"X-AISA-Cost-Mode": "quote"}, stream=False)
+        m = s.chain(model, [])[0]
+        response = await self._send("POST", s.url("/chat/completions"), m,
+                                    content=s.body_for(payload, m), headers=headers)
+        return CostQuote.model_validate(parse_json(response, "cost quote"))
+
+    async def compare_models(self, prompt: MessageLike | Iterable[MessageLike],
+                             models: Sequence[str], **options: Any) -> list[CompareResult]:
+        """The same prompt on several models concurrently; per model the answer or the error."""
+
+        async def one(m: str) -> CompareResult:
+            started = time.perf_counter()
+            try:
+                outcome: ChatCompletion | AISAError = await self.chat(
+                    prompt, model=m, fallback_models=[], **options)
+            except AISAError as error:
+                outcome = error
+            return compare_result(m, outcome, time.perf_counter() - started)
+
+        return list(await asyncio.gather(*(one(m) for m in models)))
+
+    async def generate_content(self, model: str, prompt: str | Sequence[Mapping[str, Any]],
+                               **extra: Any) -> dict[str, Any]:
+        body = json.dumps(gemini_body(prompt, extra)).encode()
+        root = self._settings.root_url
+        try:
+            response = await self._send("POST", f"{root}/v1beta/models/{model}:generateContent",
+                                        model, content=body)
+        except NotFoundError:
+            response = await self._send("POST", f"{root}/v1/models/{model}:generateContent",
+                                        model, content=body)
+        data: dict[str, Any] = parse_json(response, "generateContent")
+        return data
+
+
+class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
+    """Async chunks of one answer; see ``ChatStream``. Use ``async with`` to close early."""
+
+    def __init__(self, client: AsyncAISAClient, payload: dict[str, Any], chain: list[str],
+                 handlers: tuple[StreamHandler, ...], headers: dict[str, str],
+                 timeout: Any) -> None:
+        self._client = client
+        self._payload = payload
+        self._chain = chain
+        self._handlers = handlers
+        self._headers = headers
+        self._timeout = timeout
+        self.accumulator = StreamAccumulator()
+        self.model: str | None = None
+        self.meta = ResponseMeta()
+        self._response: httpx.Response | None = None
+        self._gen = self._run()
+
+    def __aiter__(self) -> AsyncChatStream:
+        return self
+
+    async def __anext__(self) -> ChatCompletionChunk:
+        return await self._gen.__anext__()
+
+    async def __aenter__(self) -> AsyncChatStream:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._gen.aclose()
+        if self._response is not None:
+            await self._response.aclose()
+
+    async def completion(self) -> ChatCompletion:
+        async for _ in self:
+            pass
+        completion = self.accumulator.completion()
+        completion.meta = self.meta
+        return completion
+
+    async def text_stream(self) -> AsyncIterator[str]:
+        async for chunk in self:
+            if chunk.text:
+                yield chunk.text
+
+    async def _open(
+        self, model: str
+    ) -> tuple[ChunkReader, AsyncIterator[bytes], list[ChatCompletionChunk]]:
+        s = self._client.settings
+        http = self._client.http
+        request = http.build_request(
+            "POST", s.url("/chat/completions"), content=s.body_for(self._payload, model),
+            headers=self._headers, timeout=self._timeout)
+        with map_transport_errors(model=model):
+            response = await http.send(request, stream=True)
+        self._response = response
+        try:
+            if response.status_code >= 400 or _is_json(response):
+                await response.aread()
+                raise_for_status(response, model)
+                reader = ChunkReader(model)
+                reader.done = True
+                return reader, _empty(), [completion_chunk(parse_completion(response, model))]
+            reader = ChunkReader(model)
+            raw = response.aiter_bytes()
+            head: list[ChatCompletionChunk] = []
+            with map_transport_errors(model=model):
+                while not reader.done and all(c.is_empty for c in head):
+                    data = await anext(raw, None)
+                    head += reader.finish() if data is None else reader.feed(data)
+            return reader, raw, head
+        except BaseException:
+            await response.aclose()
+            self._response = None
+            raise
+
+    async def _run(self) -> AsyncIterator[ChatCompletionChunk]:
+        plan = self._client.settings.plan(self._chain)
+        try:
+            reader, raw, head = await self._client._attempt(plan, self._open)
+            self.model = plan.model
+            assert self._response is not None
+            self.meta = meta_from(self._response, plan.model)
+            self.meta.attempts = plan.failures
+            for h in self._handlers:
+                await _maybe(h.on_start(plan.model, self._payload))
+            for chunk in await self._deliver(head):
+                yield chunk
+            with map_transport_errors(model=self.model, streaming=True):
+                while not reader.done:
+                    data = await anext(raw, None)
+                    chunks = reader.finish() if data is None else reader.feed(data)
+                    for chunk in await self._deliver(chunks):
+                        yield chunk
+            completion = self.accumulator.completion()
+            completion.meta = self.meta
+            await self._notify([("end", completion)])
+        except AISAError as error:
+            await self._notify([("error", error)])
+            raise
+        finally:
+            if self._response is not None:
+                await self._response.aclose()
+
+    async def _deliver(self, chunks: list[ChatCompletionChunk]) -> list[ChatCompletionChunk]:
+        events: list[tuple[str, Any]] | None = [] if self._handlers else None
+        out = []
+        for chunk in chunks:
+            self.accumulator.add(chunk, events)
+            if events:
+                await self._notify(events)
+                events.clear()
+            if not chunk.is_empty:
+                out.append(chunk)
+        return out
+
+    async def _notify(self, events: list[tuple[str, Any]]) -> None:
+        for result in dispatch(self._handlers, events):
+            await _maybe(result)
+
+
+async def _maybe(result: Any) -> None:
+    if inspect.isawaitable(result):
+        await result
+
+
+async def _empty() -> AsyncIterator[bytes]:
+    return
+    yield b""  # pragma: no cover

@@ -1,0 +1,115 @@
+"""Server-sent events: bytes in, events out. Pure and incremental.
+
+Lines end only at ``\\r\\n``, ``\\r`` or ``\\n`` (the SSE spec), split on bytes before decoding,
+so token text holding U+2028 or U+0085 stays whole (``str.splitlines`` would cut it). A ``\\r``
+at the end of one network read may be the first half of ``\\r\\n``; we hold it until the next.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import MalformedResponseError
+
+__all__ = ["MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent"]
+
+MAX_LINE_BYTES = 4 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ServerSentEvent:
+    data: str
+    event: str = "message"
+    id: str | None = None
+    retry: int | None = None
+
+
+class SSEDecoder:
+    """Feed network reads with ``feed``; call ``close`` at end of body for a last partial event."""
+
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_max", "_pending_cr", "_retry")
+
+    def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
+        self._buffer = bytearray()
+        self._pending_cr = False
+        self._max = max_line_bytes
+        self._data: list[str] = []
+        self._event: str | None = None
+        self._id: str | None = None
+        self._retry: int | None = None
+
+    def feed(self, chunk: bytes) -> list[ServerSentEvent]:
+        events: list[ServerSentEvent] = []
+        if not chunk:
+            return events
+        if self._pending_cr and chunk.startswith(b"\n"):
+            chunk = chunk[1:]
+        self._pending_cr = False
+        buffer = self._buffer
+        buffer += chunk
+        start = 0
+        size = len(buffer)
+        while start < size:
+            nl = buffer.find(b"\n", start)
+            cr = buffer.find(b"\r", start, nl if nl >= 0 else size)
+            if cr >= 0:
+                end, step = cr, 1
+                if cr + 1 < size and buffer[cr + 1] == 0x0A:
+                    step = 2
+                elif cr + 1 == size:
+                    self._pending_cr = True
+            elif nl >= 0:
+                end, step = nl, 1
+            else:
+                break
+            event = self._line(bytes(buffer[start:end]))
+            if event is not None:
+                events.append(event)
+            start = end + step
+        del buffer[:start]
+        if len(buffer) > self._max:
+            raise MalformedResponseError(f"an SSE line exceeds {self._max} bytes")
+        return events
+
+    def close(self) -> list[ServerSentEvent]:
+        """End of body: a final line without its newline still counts; a blank line dispatches."""
+        events: list[ServerSentEvent] = []
+        if self._buffer:
+            event = self._line(bytes(self._buffer))
+            self._buffer.clear()
+            if event is not None:
+                events.append(event)
+        event = self._line(b"")
+        if event is not None:
+            events.append(event)
+        return events
+
+    def _line(self, raw: bytes) -> ServerSentEvent | None:
+        if not raw:
+            return self._dispatch()
+        line = raw.decode("utf-8", "replace")
+        if line.startswith(":"):
+            return None
+        name, sep, value = line.partition(":")
+        if sep and value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            self._data.append(value)
+        elif name == "event":
+            self._event = value
+        elif name == "id" and "\0" not in value:
+            self._id = value
+        elif name == "retry" and value.isdigit():
+            self._retry = int(value)
+        return None
+
+    def _dispatch(self) -> ServerSentEvent | None:
+        if not self._data and self._event is None:
+            return None
+        event = ServerSentEvent(
+            data="\n".join(self._data), event=self._event or "message", id=self._id, retry=self._retry
+        )
+        self._data = []
+        self._event = None
+        self._retry = None
+        return event

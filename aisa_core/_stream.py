@@ -1,0 +1,173 @@
+"""Events to chunks to a final completion. Pure: no I/O, no clock.
+
+``parse_event`` turns one SSE event into a chunk, ``None`` for ``[DONE]``, or raises the typed
+error of an in-band ``error`` event. ``StreamAccumulator`` merges chunks into a
+``ChatCompletion``: tool-call fragments are joined by ``index`` (several per chunk, a missing
+index, a name repeated in every fragment), reasoning text is kept, usage is taken from any chunk.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from ._sse import ServerSentEvent
+from .errors import MalformedResponseError, error_from_body, redact
+from .types import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    Choice,
+    FunctionCall,
+    Message,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+)
+
+__all__ = ["DONE", "StreamAccumulator", "parse_event"]
+
+DONE = "[DONE]"
+MAX_TOOL_CALLS = 128
+
+
+def parse_event(event: ServerSentEvent, *, model: str | None = None) -> ChatCompletionChunk | None:
+    """One event to a chunk. ``None`` means the stream is finished (``[DONE]``)."""
+    data = event.data
+    if data.strip() == DONE:
+        return None
+    try:
+        raw: Any = json.loads(data)
+    except ValueError as exc:
+        raise MalformedResponseError(
+            f"stream event is not JSON: {redact(data[:200])!r}", model=model
+        ) from exc
+    if not isinstance(raw, dict):
+        raise MalformedResponseError(f"stream event is not an object: {redact(data[:200])!r}")
+    if "error" in raw and not raw.get("choices"):
+        raise error_from_body(raw, model=model)
+    try:
+        return ChatCompletionChunk.model_validate(raw)
+    except ValidationError as exc:
+        raise MalformedResponseError(f"unexpected stream chunk: {exc.errors()[0]['msg']}") from exc
+
+
+@dataclass
+class _ToolCallState:
+    id: str = ""
+    type: str = "function"
+    name: str = ""
+    arguments: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class StreamAccumulator:
+    """Merges chunks; ``completion()`` gives the answer so far (a fresh object each call)."""
+
+    id: str = ""
+    model: str = ""
+    created: int = 0
+    role: str = "assistant"
+    text: list[str] = field(default_factory=list)
+    reasoning: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    tool_calls: dict[int, _ToolCallState] = field(default_factory=dict)
+    chunks: int = 0
+    _last_index: int | None = None
+
+    def add(self, chunk: ChatCompletionChunk, events: list[tuple[str, Any]] | None = None) -> None:
+        """Merge ``chunk``; when ``events`` is a list, append what a handler should hear."""
+        self.chunks += 1
+        self.id = self.id or chunk.id
+        self.model = chunk.model or self.model
+        self.created = self.created or chunk.created
+        for choice in chunk.choices:
+            if choice.index != 0:
+                continue  # n>1 is not supported in streams; keep the first choice
+            delta = choice.delta
+            if delta.role:
+                self.role = delta.role
+            if delta.reasoning_content:
+                self.reasoning.append(delta.reasoning_content)
+                if events is not None:
+                    events.append(("reasoning", delta.reasoning_content))
+            if isinstance(delta.content, str) and delta.content:
+                self.text.append(delta.content)
+                if events is not None:
+                    events.append(("token", delta.content))
+            for tc in delta.tool_calls or ():
+                index = self.add_tool_call_delta(tc)
+                if events is not None:
+                    resolved = tc if tc.index == index else tc.model_copy(update={"index": index})
+                    events.append(("tool_call_delta", resolved))
+            if choice.finish_reason:
+                self.finish_reason = choice.finish_reason
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+            if events is not None:
+                events.append(("usage", chunk.usage))
+
+    def add_tool_call_delta(self, delta: ToolCallDelta) -> int:
+        """Merge one fragment; returns the index it was filed under."""
+        index = self.resolve_index(delta)
+        state = self.tool_calls.get(index)
+        if state is None:
+            if len(self.tool_calls) >= MAX_TOOL_CALLS:
+                raise MalformedResponseError(f"more than {MAX_TOOL_CALLS} tool calls in one answer")
+            state = self.tool_calls[index] = _ToolCallState()
+        if delta.id:
+            state.id = delta.id
+        if delta.type:
+            state.type = delta.type
+        fn = delta.function
+        if fn is not None:
+            if fn.name and not state.name:
+                state.name = fn.name  # some providers repeat the name in every fragment
+            if fn.arguments:
+                state.arguments.append(fn.arguments)
+            if fn.model_extra:
+                state.extra.update(fn.model_extra)
+        if delta.model_extra:
+            state.extra.update(delta.model_extra)
+        self._last_index = index
+        return index
+
+    def resolve_index(self, delta: ToolCallDelta) -> int:
+        """The fragment's index; without one, a new id starts a new call, else it continues the last."""
+        if delta.index is not None:
+            return delta.index
+        last = self._last_index
+        if last is None:
+            return 0
+        current = self.tool_calls.get(last)
+        if delta.id and current is not None and current.id and delta.id != current.id:
+            return max(self.tool_calls) + 1
+        return last
+
+    def completion(self) -> ChatCompletion:
+        calls = [
+            ToolCall(
+                id=s.id,
+                type=s.type,
+                function=FunctionCall(name=s.name, arguments="".join(s.arguments)),
+                **s.extra,
+            )
+            for _, s in sorted(self.tool_calls.items())
+        ]
+        message = Message(
+            role=self.role,
+            content="".join(self.text) if self.text or not calls else None,
+            reasoning_content="".join(self.reasoning) if self.reasoning else None,
+            tool_calls=calls or None,
+        )
+        return ChatCompletion(
+            id=self.id,
+            created=self.created,
+            model=self.model,
+            choices=[Choice(index=0, message=message, finish_reason=self.finish_reason)],
+            usage=self.usage,
+        )

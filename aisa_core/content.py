@@ -1,0 +1,187 @@
+"""Messages and content parts in the gateway's wire shape (plain dicts), built and checked locally.
+
+Every builder validates before anything is sent: a missing file, an image of unknown type or an
+empty message raises ``InvalidInputError`` naming the problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .errors import InvalidInputError
+
+__all__ = [
+    "assistant",
+    "audio_part",
+    "file_part",
+    "image_part",
+    "normalize_messages",
+    "system",
+    "text_part",
+    "tool_result",
+    "user",
+]
+
+Part = dict[str, Any]
+MessageDict = dict[str, Any]
+MessageLike = Mapping[str, Any] | BaseModel | str
+
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+
+_IMAGE_SIGNATURES: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+    (b"BM", "image/bmp"),
+)
+
+
+def sniff_image_type(data: bytes) -> str | None:
+    """MIME type from the first bytes of an image, or ``None`` if it is not one we know."""
+    for signature, mime in _IMAGE_SIGNATURES:
+        if data.startswith(signature):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def _read_source(source: bytes | str | Path, what: str) -> tuple[bytes, str | None]:
+    """Bytes and a guessed MIME type from raw bytes or a local path."""
+    if isinstance(source, bytes):
+        return source, None
+    path = Path(source)
+    if not path.is_file():
+        raise InvalidInputError(f"{what} file not found: {path}")
+    return path.read_bytes(), mimetypes.guess_type(path.name)[0]
+
+
+def data_url(data: bytes, mime: str) -> str:
+    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def text_part(text: str) -> Part:
+    return {"type": "text", "text": text}
+
+
+def image_part(
+    source: str | bytes | Path,
+    *,
+    mime_type: str | None = None,
+    detail: Literal["auto", "low", "high"] | None = None,
+) -> Part:
+    """An image from an http(s) URL, a ``data:`` URL, raw bytes or a local file path."""
+    if isinstance(source, str) and source.startswith(("http://", "https://", "data:")):
+        url = source
+    else:
+        data, guessed = _read_source(source, "image")
+        mime = mime_type or sniff_image_type(data) or guessed
+        if not mime or not mime.startswith("image/"):
+            raise InvalidInputError(
+                "cannot tell the image type",
+                hint="Pass mime_type='image/png' (or jpeg, gif, webp)",
+            )
+        url = data_url(data, mime)
+    image_url: dict[str, Any] = {"url": url}
+    if detail:
+        image_url["detail"] = detail
+    return {"type": "image_url", "image_url": image_url}
+
+
+def audio_part(source: bytes | str | Path, *, format: str | None = None) -> Part:  # noqa: A002
+    """Audio as ``input_audio`` (base64); ``format`` such as ``wav`` or ``mp3``."""
+    data, guessed = _read_source(source, "audio")
+    fmt = format or (guessed.split("/")[-1].replace("x-", "").replace("mpeg", "mp3") if guessed else None)
+    if not fmt:
+        raise InvalidInputError("cannot tell the audio format", hint="Pass format='wav' or 'mp3'")
+    return {
+        "type": "input_audio",
+        "input_audio": {"data": base64.b64encode(data).decode("ascii"), "format": fmt},
+    }
+
+
+def file_part(
+    source: bytes | str | Path, *, filename: str | None = None, mime_type: str | None = None
+) -> Part:
+    """A document (e.g. PDF) as a ``file`` part with a base64 data URL."""
+    data, guessed = _read_source(source, "file")
+    name = filename or (Path(source).name if not isinstance(source, bytes) else "file")
+    mime = mime_type or guessed or ("application/pdf" if data.startswith(b"%PDF") else None)
+    if not mime:
+        raise InvalidInputError("cannot tell the file type", hint="Pass mime_type=")
+    return {"type": "file", "file": {"filename": name, "file_data": data_url(data, mime)}}
+
+
+def _content(parts: tuple[str | Part, ...]) -> str | list[Part]:
+    if len(parts) == 1 and isinstance(parts[0], str):
+        return parts[0]
+    return [text_part(p) if isinstance(p, str) else dict(p) for p in parts]
+
+
+def system(text: str) -> MessageDict:
+    return {"role": "system", "content": text}
+
+
+def user(*parts: str | Part) -> MessageDict:
+    """A user message: ``user("hi")`` or ``user("what is this?", image_part("cat.png"))``."""
+    if not parts:
+        raise InvalidInputError("a user message needs at least one part")
+    return {"role": "user", "content": _content(parts)}
+
+
+def assistant(content: str | None = None, *, tool_calls: Sequence[Mapping[str, Any]] | None = None) -> MessageDict:
+    message: MessageDict = {"role": "assistant", "content": content}
+    if tool_calls:
+        message["tool_calls"] = [dict(tc) for tc in tool_calls]
+    return message
+
+
+def tool_result(tool_call_id: str, content: str | Sequence[Part]) -> MessageDict:
+    """The answer to one tool call; ``content`` may be text or parts (e.g. an image)."""
+    if not tool_call_id:
+        raise InvalidInputError("tool_result needs the tool_call_id it answers")
+    body: str | list[Part] = content if isinstance(content, str) else [dict(p) for p in content]
+    return {"role": "tool", "tool_call_id": tool_call_id, "content": body}
+
+
+def normalize_messages(
+    messages: MessageLike | Iterable[MessageLike], *, developer_as_system: bool = False
+) -> list[MessageDict]:
+    """Wire dicts from strings, dicts or pydantic models; checked before anything is sent.
+
+    A bare string is one user message. ``developer_as_system`` maps the ``developer`` role to
+    ``system`` for models that reject it (some Qwen models).
+    """
+    if isinstance(messages, (str, Mapping, BaseModel)):
+        messages = [messages]
+    out = [_one_message(m, i, developer_as_system) for i, m in enumerate(messages)]
+    if not out:
+        raise InvalidInputError("messages is empty", hint="Pass at least one message")
+    return out
+
+
+def _one_message(message: MessageLike, index: int, developer_as_system: bool) -> MessageDict:
+    if isinstance(message, str):
+        return {"role": "user", "content": message}
+    if isinstance(message, BaseModel):
+        message = message.model_dump(exclude_none=True)
+    if not isinstance(message, Mapping):
+        raise InvalidInputError(f"messages[{index}] is a {type(message).__name__}, not a message")
+    role = message.get("role")
+    if role not in _ROLES:
+        raise InvalidInputError(f"messages[{index}] has role {role!r}; use one of {sorted(_ROLES)}")
+    out = dict(message)
+    if role == "developer" and developer_as_system:
+        out["role"] = "system"
+    if role == "tool" and not out.get("tool_call_id"):
+        raise InvalidInputError(f"messages[{index}] is a tool message without tool_call_id")
+    if out.get("content") is None and role != "assistant":
+        raise InvalidInputError(f"messages[{index}] ({role}) has no content")
+    return out

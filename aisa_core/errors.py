@@ -1,0 +1,413 @@
+"""Every error this package raises, as one tree.
+
+::
+
+    AISAError                          base; never raised bare
+    ├── ConfigurationError (ValueError) bad settings: no API key, bad base URL (before any request)
+    ├── InvalidInputError (ValueError)  bad call arguments: a message, tool or image we cannot send
+    ├── APIError                        the gateway answered with an error
+    │   ├── BadRequestError             400
+    │   │   └── ContextWindowExceededError   400/422 about input or output length
+    │   ├── AuthenticationError         401  → check AISA_API_KEY
+    │   ├── InsufficientCreditsError    402  → top up credits or raise the key's limit
+    │   ├── PermissionDeniedError       403
+    │   ├── NotFoundError               404
+    │   │   └── UnknownModelError       unknown model id, also 503 "No available channels"
+    │   ├── ConflictError               409  idempotency
+    │   ├── UnprocessableEntityError    422
+    │   │   └── ContentPolicyError      content_policy_violation
+    │   ├── RateLimitError              429  (retry_after set when the gateway said so)
+    │   ├── ServerError                 5xx
+    │   └── StreamError                 an ``error`` event inside a 200 stream, code not mapped
+    ├── APIConnectionError              the request did not get an answer
+    │   ├── APITimeoutError             connect, read or total timeout
+    │   └── StreamInterruptedError      connection lost after the stream started
+    ├── MalformedResponseError          the body or an event was not the JSON we expected
+    └── AllModelsFailedError            a fallback chain ran out; ``attempts`` has every failure
+
+Each error carries ``status_code``, ``code``, ``message``, ``request_id``, ``retry_after``,
+``model`` and ``body`` (raw text, capped), plus ``hint`` (what to do). ``retryable`` says whether
+sending the same request again may help; ``error_from_response`` is the one place that maps an
+HTTP answer to a class. No error ever contains the API key: messages are built from the body and
+our own text only, and ``redact`` scrubs any string that might.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "AISAError",
+    "APIConnectionError",
+    "APIError",
+    "APITimeoutError",
+    "AllModelsFailedError",
+    "Attempt",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "ConflictError",
+    "ContentPolicyError",
+    "ContextWindowExceededError",
+    "InsufficientCreditsError",
+    "InvalidInputError",
+    "MalformedResponseError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "StreamError",
+    "StreamInterruptedError",
+    "UnknownModelError",
+    "UnprocessableEntityError",
+    "error_from_body",
+    "error_from_response",
+    "parse_error_body",
+    "redact",
+]
+
+_BODY_CAP = 2000
+_KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
+
+
+def redact(text: str, secret: str | None = None) -> str:
+    """Remove anything that looks like an API key (and ``secret`` itself) from ``text``."""
+    if secret:
+        text = text.replace(secret, "***")
+    return _KEY_PATTERN.sub("sk-***", text)
+
+
+class AISAError(Exception):
+    """Base class: ``except AISAError`` catches everything this package raises on purpose."""
+
+    retryable: ClassVar[bool] = False
+    default_hint: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        code: str | None = None,
+        request_id: str | None = None,
+        retry_after: float | None = None,
+        model: str | None = None,
+        body: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.message = redact(message)
+        self.status_code = status_code
+        self.code = code
+        self.request_id = request_id
+        self.retry_after = retry_after
+        self.model = model
+        self.body = redact(body[:_BODY_CAP]) if body else body
+        self.hint = hint if hint is not None else self.default_hint
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        facts = [
+            f"{name}={value}"
+            for name, value in (
+                ("status", self.status_code),
+                ("code", self.code),
+                ("model", self.model),
+                ("request_id", self.request_id),
+                ("retry_after", self.retry_after),
+            )
+            if value is not None
+        ]
+        text = self.message + (f" ({', '.join(facts)})" if facts else "")
+        return f"{text}. {self.hint}" if self.hint else text
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self)!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only constructor: rebuild from state so errors survive pickling (process pools).
+        return (_rebuild, (type(self), self.__dict__.copy()))
+
+
+def _rebuild(cls: type[AISAError], state: dict[str, Any]) -> AISAError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, state.get("message", ""))
+    error.__dict__.update(state)
+    return error
+
+
+class ConfigurationError(AISAError, ValueError):
+    """Settings that cannot work, found before any request is sent."""
+
+
+class InvalidInputError(AISAError, ValueError):
+    """Arguments that cannot be sent, found before any request is sent."""
+
+
+class APIError(AISAError):
+    """The gateway (or the provider behind it) answered with an error."""
+
+
+class BadRequestError(APIError):
+    default_hint = "Fix the request; sending it again will fail the same way"
+
+
+class ContextWindowExceededError(BadRequestError):
+    default_hint = "Shorten the input or lower max_tokens, or choose a model with a larger context"
+
+
+class AuthenticationError(APIError):
+    default_hint = "Check AISA_API_KEY (or api_key=): it must be a valid, unrevoked AIsa key"
+
+
+class InsufficientCreditsError(APIError):
+    default_hint = "Top up credits at https://aisa.one or raise this key's spending limit"
+
+
+class PermissionDeniedError(APIError):
+    default_hint = "This key may not use this model or region; check its permissions"
+
+
+class NotFoundError(APIError):
+    pass
+
+
+class UnknownModelError(NotFoundError):
+    default_hint = "Check the model id against `aisa models` (GET /v1/models); ids are exact"
+
+
+class ConflictError(APIError):
+    pass
+
+
+class UnprocessableEntityError(APIError):
+    default_hint = "A parameter is not supported by this model; remove it or pick another model"
+
+
+class ContentPolicyError(UnprocessableEntityError):
+    default_hint = "The provider refused the content under its policy"
+
+
+class RateLimitError(APIError):
+    retryable = True
+    default_hint = "Slow down, wait for Retry-After, or add fallback models"
+
+
+class ServerError(APIError):
+    retryable = True
+
+
+class StreamError(APIError):
+    """An in-band ``error`` event inside a 200 stream whose code maps to no narrower class."""
+
+    retryable = True
+
+
+class APIConnectionError(AISAError):
+    retryable = True
+    default_hint = "Check the network and AISA_BASE_URL"
+
+
+class APITimeoutError(APIConnectionError):
+    default_hint = "Raise timeout= or try a faster model"
+
+
+class StreamInterruptedError(APIConnectionError):
+    """The connection broke after tokens were delivered; tokens already sent are billed."""
+
+    retryable = False
+    default_hint = "The stream cannot be resumed; send the request again if you need the rest"
+
+
+class MalformedResponseError(AISAError):
+    retryable = True
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One failed try in a fallback chain."""
+
+    model: str
+    error: AISAError
+
+
+class AllModelsFailedError(AISAError):
+    """Every model of a fallback chain failed; ``attempts`` lists each failure in order."""
+
+    def __init__(self, attempts: Sequence[Attempt]) -> None:
+        self.attempts = tuple(attempts)
+        lines = "; ".join(
+            f"{a.model}: {type(a.error).__name__}: {a.error.message}" for a in self.attempts
+        )
+        last = self.attempts[-1].error if self.attempts else None
+        super().__init__(
+            f"all {len(self.attempts)} attempts failed ({lines})",
+            status_code=last.status_code if last else None,
+            code=last.code if last else None,
+            request_id=last.request_id if last else None,
+            model=last.model if last else None,
+        )
+
+    @property
+    def errors(self) -> tuple[AISAError, ...]:
+        return tuple(a.error for a in self.attempts)
+
+
+_BY_STATUS: dict[int, type[APIError]] = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    402: InsufficientCreditsError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    413: BadRequestError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+_BY_CODE: dict[str, type[APIError]] = {
+    "invalid_request": BadRequestError,
+    "missing_parameter": BadRequestError,
+    "json_parse_error": BadRequestError,
+    "model_route_not_supported": BadRequestError,
+    "missing_api_key": AuthenticationError,
+    "invalid_api_key": AuthenticationError,
+    "revoked_api_key": AuthenticationError,
+    "insufficient_wallet_balance": InsufficientCreditsError,
+    "insufficient_api_key_balance": InsufficientCreditsError,
+    "estimated_price_exceeds_max_price": InsufficientCreditsError,
+    "insufficient_permissions": PermissionDeniedError,
+    "model_not_allowed": PermissionDeniedError,
+    "region_blocked": PermissionDeniedError,
+    "unknown_model": UnknownModelError,
+    "model_not_found": UnknownModelError,
+    "resource_not_found": NotFoundError,
+    "request_in_progress": ConflictError,
+    "request_already_completed": ConflictError,
+    "max_tokens_exceeded": ContextWindowExceededError,
+    "context_length_exceeded": ContextWindowExceededError,
+    "unsupported_parameter": UnprocessableEntityError,
+    "content_policy_violation": ContentPolicyError,
+    "rate_limit_exceeded": RateLimitError,
+    "upstream_rate_limit": RateLimitError,
+    "quota_exceeded": RateLimitError,
+    "upstream_unavailable": ServerError,
+    "upstream_timeout": ServerError,
+    "provider_unavailable": ServerError,
+}
+
+_NO_CHANNEL = re.compile(r"no available channel", re.IGNORECASE)
+_CONTEXT = re.compile(
+    r"context (length|window)|maximum context|too many tokens|prompt is too long", re.IGNORECASE
+)
+
+
+def parse_error_body(body: str | bytes | None) -> tuple[str, str | None, str | None]:
+    """Return ``(message, code, request_id)`` from any error body the gateway is known to send.
+
+    Accepts ``{"error": {...}}``, ``{"error": "text"}``, a top-level ``code``/``message`` and
+    plain text. Never raises.
+    """
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    try:
+        data: Any = json.loads(text) if text.strip() else None
+    except ValueError:
+        data = None
+    if not isinstance(data, Mapping):
+        return (text.strip()[:500] or "no error message in the response"), None, None
+    return _message_from_mapping(data)
+
+
+def _message_from_mapping(data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
+    error = data.get("error")
+    inner: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
+    message = inner.get("message") or (error if isinstance(error, str) else None)
+    message = message or data.get("message") or data.get("detail")
+    code = inner.get("code") or data.get("code") or inner.get("type")
+    request_id = inner.get("request_id") or data.get("request_id")
+    if not message:
+        message = json.dumps(data)[:500]
+    return (
+        str(message),
+        None if code is None else str(code),
+        None if request_id is None else str(request_id),
+    )
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds from ``Retry-After`` (or ``retry-after-ms``); ``None`` when absent or unreadable."""
+    lowered = {k.lower(): v for k, v in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
+    if raw_ms is not None:
+        try:
+            return max(0.0, float(raw_ms) / 1000)
+        except ValueError:
+            pass
+    raw = lowered.get("retry-after")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return None  # an HTTP date: rare here; treat as absent and use our own backoff
+
+
+def classify(status: int | None, code: str | None, message: str) -> type[AISAError]:
+    """Pick the error class: a known ``code`` wins over the status, then message patterns."""
+    if status == 503 and _NO_CHANNEL.search(message):
+        return UnknownModelError
+    if code is not None and code in _BY_CODE:
+        return _BY_CODE[code]
+    if status in (400, 413, 422) and _CONTEXT.search(message):
+        return ContextWindowExceededError
+    if status is None:
+        return StreamError
+    if status in _BY_STATUS:
+        return _BY_STATUS[status]
+    if status >= 500:
+        return ServerError
+    return APIError
+
+
+def error_from_response(
+    status: int,
+    headers: Mapping[str, str],
+    body: str | bytes | None,
+    *,
+    model: str | None = None,
+) -> AISAError:
+    """The one boundary from an HTTP error answer to a typed error."""
+    message, code, body_request_id = parse_error_body(body)
+    cls = classify(status, code, message)
+    lowered = {k.lower(): v for k, v in headers.items()}
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        request_id=body_request_id or lowered.get("x-request-id"),
+        retry_after=parse_retry_after(headers),
+        model=model,
+        body=text,
+    )
+
+
+def error_from_body(data: Mapping[str, Any], *, model: str | None = None) -> AISAError:
+    """An in-band stream ``error`` event (a 200 stream whose event has ``error``, not ``choices``)."""
+    message, code, request_id = _message_from_mapping(data)
+    error = data.get("error")
+    status: int | None = None
+    if isinstance(error, Mapping) and isinstance(error.get("status"), int):
+        status = error["status"]
+    cls = classify(status, code, message)
+    return cls(
+        message,
+        status_code=status,
+        code=code,
+        request_id=request_id,
+        model=model,
+        body=json.dumps(data)[:_BODY_CAP],
+    )
