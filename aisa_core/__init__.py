@@ -18,7 +18,16 @@ from ._config import DEFAULT_BASE_URL, Secret, Timeouts
 from ._retry import AttemptPlan, RetryPolicy, default_fallback_on
 from .callbacks import PrintHandler, StreamHandler
 from .capabilities import capabilities
-from .content import assistant, audio_part, file_part, image_part, system, text_part, tool_result, user
+from .content import (
+    assistant,
+    audio_part,
+    file_part,
+    image_part,
+    system,
+    text_part,
+    tool_result,
+    user,
+)
 from .errors import (
     AISAError,
     AllModelsFailedError,

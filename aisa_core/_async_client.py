@@ -10,12 +10,27 @@ import asyncio
 import inspect
 import json
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from typing import Any, TypeVar
 
 import httpx
 
-from ._base import ClientSettings, dispatch, meta_from, parse_completion, parse_json, raise_for_status
+from ._base import (
+    ClientSettings,
+    dispatch,
+    meta_from,
+    parse_completion,
+    parse_json,
+    raise_for_status,
+)
 from ._chunks import ChunkReader, compare_result, completion_chunk, gemini_body, model_infos
 from ._client import _is_json, _split, _timeout
 from ._config import Timeouts
@@ -111,12 +126,21 @@ class AsyncAISAClient:
                 step = plan.after_failure(error)
 
     async def _send(
-        self, method: str, url: str, model: str, *, content: bytes | None = None,
-        headers: Mapping[str, str] | None = None, timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        self,
+        method: str,
+        url: str,
+        model: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
         with map_transport_errors(model=model):
             response = await self.http.request(
-                method, url, content=content, headers=headers or self._settings.headers,
+                method,
+                url,
+                content=content,
+                headers=headers or self._settings.headers,
                 timeout=timeout,
             )
         raise_for_status(response, model)
@@ -141,9 +165,14 @@ class AsyncAISAClient:
         started = time.perf_counter()
 
         async def once(m: str) -> ChatCompletion:
-            response = await self._send("POST", s.url("/chat/completions"), m,
-                                        content=s.body_for(payload, m), headers=headers,
-                                        timeout=http_timeout)
+            response = await self._send(
+                "POST",
+                s.url("/chat/completions"),
+                m,
+                content=s.body_for(payload, m),
+                headers=headers,
+                timeout=http_timeout,
+            )
             return parse_completion(response, m)
 
         completion = await self._attempt(plan, once)
@@ -162,19 +191,24 @@ class AsyncAISAClient:
         timeout: float | Timeouts | None = None,
         **options: Any,
     ) -> AsyncChatStream:
-        """A streamed answer: ``async for chunk in client.stream(...)``; see ``AISAClient.stream``."""
+        """A streamed answer (``async for chunk in ...``); see ``AISAClient.stream``."""
         s = self._settings
         payload = s.payload(messages, stream=True, **_split(options))
         return AsyncChatStream(
-            self, payload, s.chain(model, fallback_models), s.handlers_for(handlers),
-            s.request_headers(extra_headers, stream=True), _timeout(timeout),
+            self,
+            payload,
+            s.chain(model, fallback_models),
+            s.handlers_for(handlers),
+            s.request_headers(extra_headers, stream=True),
+            _timeout(timeout),
         )
 
     async def list_models(self) -> list[ModelInfo]:
         url = self._settings.url("/models")
         try:
-            response = await self._attempt(self._settings.plan(["models"]),
-                                           lambda m: self._send("GET", url, m))
+            response = await self._attempt(
+                self._settings.plan(["models"]), lambda m: self._send("GET", url, m)
+            )
         except NotFoundError:
             return []
         return model_infos(parse_json(response, "GET /models"))
@@ -187,45 +221,57 @@ class AsyncAISAClient:
 
     async def balance(self) -> Balance:
         url = self._settings.url("/credits/balance")
-        response = await self._attempt(self._settings.plan(["credits"]),
-                                       lambda m: self._send("GET", url, m))
+        response = await self._attempt(
+            self._settings.plan(["credits"]), lambda m: self._send("GET", url, m)
+        )
         return Balance.model_validate(parse_json(response, "GET /credits/balance"))
 
-    async def quote(self, messages: MessageLike | Iterable[MessageLike], *,
-                    model: str | None = None, **options: Any) -> CostQuote:
+    async def quote(
+        self,
+        messages: MessageLike | Iterable[MessageLike],
+        *,
+        model: str | None = None,
+        **options: Any,
+    ) -> CostQuote:
         s = self._settings
         payload = s.payload(messages, stream=False, **_split(options))
         headers = s.request_headers({"X-AISA-Cost-Mode": "quote"}, stream=False)
         m = s.chain(model, [])[0]
-        response = await self._send("POST", s.url("/chat/completions"), m,
-                                    content=s.body_for(payload, m), headers=headers)
+        response = await self._send(
+            "POST", s.url("/chat/completions"), m, content=s.body_for(payload, m), headers=headers
+        )
         return CostQuote.model_validate(parse_json(response, "cost quote"))
 
-    async def compare_models(self, prompt: MessageLike | Iterable[MessageLike],
-                             models: Sequence[str], **options: Any) -> list[CompareResult]:
+    async def compare_models(
+        self, prompt: MessageLike | Iterable[MessageLike], models: Sequence[str], **options: Any
+    ) -> list[CompareResult]:
         """The same prompt on several models concurrently; per model the answer or the error."""
 
         async def one(m: str) -> CompareResult:
             started = time.perf_counter()
             try:
                 outcome: ChatCompletion | AISAError = await self.chat(
-                    prompt, model=m, fallback_models=[], **options)
+                    prompt, model=m, fallback_models=[], **options
+                )
             except AISAError as error:
                 outcome = error
             return compare_result(m, outcome, time.perf_counter() - started)
 
         return list(await asyncio.gather(*(one(m) for m in models)))
 
-    async def generate_content(self, model: str, prompt: str | Sequence[Mapping[str, Any]],
-                               **extra: Any) -> dict[str, Any]:
+    async def generate_content(
+        self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
+    ) -> dict[str, Any]:
         body = json.dumps(gemini_body(prompt, extra)).encode()
         root = self._settings.root_url
         try:
-            response = await self._send("POST", f"{root}/v1beta/models/{model}:generateContent",
-                                        model, content=body)
+            response = await self._send(
+                "POST", f"{root}/v1beta/models/{model}:generateContent", model, content=body
+            )
         except NotFoundError:
-            response = await self._send("POST", f"{root}/v1/models/{model}:generateContent",
-                                        model, content=body)
+            response = await self._send(
+                "POST", f"{root}/v1/models/{model}:generateContent", model, content=body
+            )
         data: dict[str, Any] = parse_json(response, "generateContent")
         return data
 
@@ -233,9 +279,15 @@ class AsyncAISAClient:
 class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
     """Async chunks of one answer; see ``ChatStream``. Use ``async with`` to close early."""
 
-    def __init__(self, client: AsyncAISAClient, payload: dict[str, Any], chain: list[str],
-                 handlers: tuple[StreamHandler, ...], headers: dict[str, str],
-                 timeout: Any) -> None:
+    def __init__(
+        self,
+        client: AsyncAISAClient,
+        payload: dict[str, Any],
+        chain: list[str],
+        handlers: tuple[StreamHandler, ...],
+        headers: dict[str, str],
+        timeout: Any,
+    ) -> None:
         self._client = client
         self._payload = payload
         self._chain = chain
@@ -283,8 +335,12 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
         s = self._client.settings
         http = self._client.http
         request = http.build_request(
-            "POST", s.url("/chat/completions"), content=s.body_for(self._payload, model),
-            headers=self._headers, timeout=self._timeout)
+            "POST",
+            s.url("/chat/completions"),
+            content=s.body_for(self._payload, model),
+            headers=self._headers,
+            timeout=self._timeout,
+        )
         with map_transport_errors(model=model):
             response = await http.send(request, stream=True)
         self._response = response
@@ -308,7 +364,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
             self._response = None
             raise
 
-    async def _run(self) -> AsyncIterator[ChatCompletionChunk]:
+    async def _run(self) -> AsyncGenerator[ChatCompletionChunk, None]:
         plan = self._client.settings.plan(self._chain)
         try:
             reader, raw, head = await self._client._attempt(plan, self._open)

@@ -57,7 +57,9 @@ def check_params(params: Mapping[str, Any]) -> None:
             raise InvalidInputError(f"{name} must be between {low} and {high}, got {value}")
     for name in _POSITIVE_INTS:
         value = params.get(name)
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
             raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
     stop = params.get("stop")
     if stop is not None and not isinstance(stop, (str, list, tuple)):
@@ -288,9 +290,7 @@ class ClientSettings:
         return self.handlers + tuple(extra or ())
 
 
-def dispatch(
-    handlers: Sequence[StreamHandler], events: list[tuple[str, Any]]
-) -> list[Any]:
+def dispatch(handlers: Sequence[StreamHandler], events: list[tuple[str, Any]]) -> list[Any]:
     """Call each handler for each event; returns what they returned (awaitables for async)."""
     results = []
     for name, arg in events:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from ._sse import SSEDecoder, ServerSentEvent
+from ._sse import ServerSentEvent, SSEDecoder
 from ._stream import parse_event
 from .capabilities import capabilities
-from .errors import MalformedResponseError
+from .errors import AISAError, MalformedResponseError
 from .types import ChatCompletion, ChatCompletionChunk, CompareResult, ModelInfo
 
 __all__ = ["ChunkReader", "compare_result", "gemini_body", "model_infos"]
@@ -21,19 +21,27 @@ class ChunkReader:
     it), but a body that carried nothing at all is an error, never an empty success.
     """
 
-    __slots__ = ("_decoder", "_model", "done", "seen")
+    __slots__ = ("_decoder", "_model", "_pending", "done", "seen")
 
     def __init__(self, model: str) -> None:
         self._decoder = SSEDecoder()
         self._model = model
+        self._pending: AISAError | None = None
         self.done = False
         self.seen = 0
 
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
+        self._raise_pending()
         return self._parse(self._decoder.feed(data))
+
+    def _raise_pending(self) -> None:
+        if self._pending is not None:
+            error, self._pending = self._pending, None
+            raise error
 
     def finish(self) -> list[ChatCompletionChunk]:
         """End of body: the last partial event, and ``done`` from now on."""
+        self._raise_pending()
         chunks = self._parse(self._decoder.close())
         self.done = True
         if not self.seen and not chunks:
@@ -47,7 +55,13 @@ class ChunkReader:
         for event in events:
             if self.done:
                 break
-            chunk = parse_event(event, model=self._model)
+            try:
+                chunk = parse_event(event, model=self._model)
+            except AISAError as error:
+                if not out:
+                    raise
+                self._pending = error  # deliver the chunks before it first: nothing is lost
+                break
             if chunk is None:
                 self.done = True
                 break
@@ -72,7 +86,9 @@ def merge_model_info(row: Mapping[str, Any]) -> ModelInfo:
     return ModelInfo.model_validate(base)
 
 
-def compare_result(model: str, outcome: ChatCompletion | Exception, latency: float) -> CompareResult:
+def compare_result(
+    model: str, outcome: ChatCompletion | Exception, latency: float
+) -> CompareResult:
     if isinstance(outcome, ChatCompletion):
         usage = outcome.usage
         return CompareResult(
@@ -95,7 +111,9 @@ def compare_result(model: str, outcome: ChatCompletion | Exception, latency: flo
     )
 
 
-def gemini_body(prompt: str | Sequence[Mapping[str, Any]], extra: Mapping[str, Any]) -> dict[str, Any]:
+def gemini_body(
+    prompt: str | Sequence[Mapping[str, Any]], extra: Mapping[str, Any]
+) -> dict[str, Any]:
     """A ``generateContent`` body from a prompt string or ready ``contents``."""
     if isinstance(prompt, str):
         contents: list[Any] = [{"role": "user", "parts": [{"text": prompt}]}]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -115,13 +115,22 @@ class AISAClient:
                 step = plan.after_failure(error)
 
     def _send(
-        self, method: str, url: str, model: str, *, content: bytes | None = None,
-        headers: Mapping[str, str] | None = None, timeout: Any = httpx.USE_CLIENT_DEFAULT,
+        self,
+        method: str,
+        url: str,
+        model: str,
+        *,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
         with map_transport_errors(model=model):
             response = self.http.request(
-                method, url, content=content,
-                headers=headers or self._settings.headers, timeout=timeout,
+                method,
+                url,
+                content=content,
+                headers=headers or self._settings.headers,
+                timeout=timeout,
             )
         raise_for_status(response, model)
         return response
@@ -149,8 +158,14 @@ class AISAClient:
         started = time.perf_counter()
 
         def once(m: str) -> ChatCompletion:
-            response = self._send("POST", s.url("/chat/completions"), m, content=s.body_for(payload, m),
-                                  headers=headers, timeout=http_timeout)
+            response = self._send(
+                "POST",
+                s.url("/chat/completions"),
+                m,
+                content=s.body_for(payload, m),
+                headers=headers,
+                timeout=http_timeout,
+            )
             return parse_completion(response, m)
 
         completion = self._attempt(plan, once)
@@ -175,8 +190,12 @@ class AISAClient:
         s = self._settings
         payload = s.payload(messages, stream=True, **_split(options))
         return ChatStream(
-            self, payload, s.chain(model, fallback_models), s.handlers_for(handlers),
-            s.request_headers(extra_headers, stream=True), _timeout(timeout),
+            self,
+            payload,
+            s.chain(model, fallback_models),
+            s.handlers_for(handlers),
+            s.request_headers(extra_headers, stream=True),
+            _timeout(timeout),
         )
 
     # --- models and account -------------------------------------------------------------
@@ -184,8 +203,10 @@ class AISAClient:
     def list_models(self) -> list[ModelInfo]:
         """The gateway's models merged with the capability table; ``[]`` if the route is absent."""
         try:
-            response = self._attempt(self._settings.plan(["models"]),
-                                     lambda m: self._send("GET", self._settings.url("/models"), m))
+            response = self._attempt(
+                self._settings.plan(["models"]),
+                lambda m: self._send("GET", self._settings.url("/models"), m),
+            )
         except NotFoundError:
             return []
         return model_infos(parse_json(response, "GET /models"))
@@ -198,30 +219,40 @@ class AISAClient:
         return None
 
     def balance(self) -> Balance:
-        response = self._attempt(self._settings.plan(["credits"]),
-                                 lambda m: self._send("GET", self._settings.url("/credits/balance"), m))
+        response = self._attempt(
+            self._settings.plan(["credits"]),
+            lambda m: self._send("GET", self._settings.url("/credits/balance"), m),
+        )
         return Balance.model_validate(parse_json(response, "GET /credits/balance"))
 
-    def quote(self, messages: MessageLike | Iterable[MessageLike], *, model: str | None = None,
-              **options: Any) -> CostQuote:
+    def quote(
+        self,
+        messages: MessageLike | Iterable[MessageLike],
+        *,
+        model: str | None = None,
+        **options: Any,
+    ) -> CostQuote:
         """What a chat request would cost, validated but not run (``X-AISA-Cost-Mode: quote``)."""
         s = self._settings
         payload = s.payload(messages, stream=False, **_split(options))
         headers = s.request_headers({"X-AISA-Cost-Mode": "quote"}, stream=False)
         m = s.chain(model, [])[0]
-        response = self._send("POST", s.url("/chat/completions"), m, content=s.body_for(payload, m),
-                              headers=headers)
+        response = self._send(
+            "POST", s.url("/chat/completions"), m, content=s.body_for(payload, m), headers=headers
+        )
         return CostQuote.model_validate(parse_json(response, "cost quote"))
 
-    def compare_models(self, prompt: MessageLike | Iterable[MessageLike], models: Sequence[str],
-                       **options: Any) -> list[CompareResult]:
+    def compare_models(
+        self, prompt: MessageLike | Iterable[MessageLike], models: Sequence[str], **options: Any
+    ) -> list[CompareResult]:
         """The same prompt on several models at once; per model the answer or the error."""
 
         def one(m: str) -> CompareResult:
             started = time.perf_counter()
             try:
                 outcome: ChatCompletion | AISAError = self.chat(
-                    prompt, model=m, fallback_models=[], **options)
+                    prompt, model=m, fallback_models=[], **options
+                )
             except AISAError as error:
                 outcome = error
             return compare_result(m, outcome, time.perf_counter() - started)
@@ -229,18 +260,21 @@ class AISAClient:
         with ThreadPoolExecutor(max_workers=max(1, min(16, len(models)))) as pool:
             return list(pool.map(one, models))
 
-    def generate_content(self, model: str, prompt: str | Sequence[Mapping[str, Any]],
-                         **extra: Any) -> dict[str, Any]:
+    def generate_content(
+        self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
+    ) -> dict[str, Any]:
         """Gemini's native ``generateContent`` (no streaming variant is documented); tries the
         current ``/v1beta`` route, then the older ``/v1`` one."""
         body = json.dumps(gemini_body(prompt, extra)).encode()
         root = self._settings.root_url
         try:
-            response = self._send("POST", f"{root}/v1beta/models/{model}:generateContent",
-                                  model, content=body)
+            response = self._send(
+                "POST", f"{root}/v1beta/models/{model}:generateContent", model, content=body
+            )
         except NotFoundError:
-            response = self._send("POST", f"{root}/v1/models/{model}:generateContent",
-                                  model, content=body)
+            response = self._send(
+                "POST", f"{root}/v1/models/{model}:generateContent", model, content=body
+            )
         data: dict[str, Any] = parse_json(response, "generateContent")
         return data
 
@@ -252,9 +286,15 @@ class ChatStream(Iterator[ChatCompletionChunk]):
     before it. Closing it (or leaving its ``with`` block) closes the HTTP response.
     """
 
-    def __init__(self, client: AISAClient, payload: dict[str, Any], chain: list[str],
-                 handlers: tuple[StreamHandler, ...], headers: dict[str, str],
-                 timeout: Any) -> None:
+    def __init__(
+        self,
+        client: AISAClient,
+        payload: dict[str, Any],
+        chain: list[str],
+        handlers: tuple[StreamHandler, ...],
+        headers: dict[str, str],
+        timeout: Any,
+    ) -> None:
         self._client = client
         self._payload = payload
         self._chain = chain
@@ -301,8 +341,12 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         """Send, check the status, and read up to the first chunk with content in it."""
         s = self._client.settings
         request = self._client.http.build_request(
-            "POST", s.url("/chat/completions"), content=s.body_for(self._payload, model),
-            headers=self._headers, timeout=self._timeout)
+            "POST",
+            s.url("/chat/completions"),
+            content=s.body_for(self._payload, model),
+            headers=self._headers,
+            timeout=self._timeout,
+        )
         with map_transport_errors(model=model):
             response = self._client.http.send(request, stream=True)
         self._response = response
@@ -326,7 +370,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
             self._response = None
             raise
 
-    def _run(self) -> Iterator[ChatCompletionChunk]:
+    def _run(self) -> Generator[ChatCompletionChunk, None, None]:
         plan = self._client.settings.plan(self._chain)
         try:
             reader, raw, head = self._client._attempt(plan, self._open)
@@ -366,13 +410,20 @@ class ChatStream(Iterator[ChatCompletionChunk]):
 
 
 def _is_json(response: httpx.Response) -> bool:
-    return response.headers.get("content-type", "").startswith("application/json")
+    content_type: str = response.headers.get("content-type", "")
+    return content_type.startswith("application/json")
 
 
 def _split(options: dict[str, Any]) -> dict[str, Any]:
     """Separate payload options from request parameters (``temperature`` etc.)."""
-    named = ("tools", "tool_choice", "response_format", "strict", "parallel_tool_calls",
-             "extra_body")
+    named = (
+        "tools",
+        "tool_choice",
+        "response_format",
+        "strict",
+        "parallel_tool_calls",
+        "extra_body",
+    )
     out: dict[str, Any] = {k: options.pop(k) for k in named if k in options}
     out["params"] = options
     return out

@@ -81,7 +81,7 @@ def resolve_base_url(
     *,
     allow_insecure: bool = False,
 ) -> str:
-    """The base URL from the argument, else ``AISA_BASE_URL``, else AIsa's; always ends in ``/v1``."""
+    """The argument, else ``AISA_BASE_URL``, else AIsa's URL; always ending in ``/v1``."""
     chosen = base_url or (os.environ if env is None else env).get(BASE_URL_ENV) or DEFAULT_BASE_URL
     return normalize_base_url(chosen, allow_insecure=allow_insecure)
 
@@ -149,6 +149,4 @@ class Timeouts:
         if value <= 0:
             raise ConfigurationError(f"timeout must be positive seconds, got {value!r}")
         seconds = float(value)
-        return cls(
-            connect=min(10.0, seconds), read=seconds, write=min(30.0, seconds), pool=seconds
-        )
+        return cls(connect=min(10.0, seconds), read=seconds, write=min(30.0, seconds), pool=seconds)

@@ -36,9 +36,7 @@ def to_httpx_timeout(t: Timeouts) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
 
 
-def sync_client(
-    timeouts: Timeouts, transport: httpx.BaseTransport | None = None
-) -> httpx.Client:
+def sync_client(timeouts: Timeouts, transport: httpx.BaseTransport | None = None) -> httpx.Client:
     """One pooled client per ``AISAClient``; redirects are never followed (they would carry the
     Authorization header to wherever they point)."""
     return httpx.Client(
@@ -131,7 +129,7 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         if session is None or session.closed:
             _close_stale(self._sessions)
             connector = aiohttp.TCPConnector(
-                limit=self._limit, ssl=None if self._verify else False, keepalive_timeout=30
+                limit=self._limit, ssl=self._verify, keepalive_timeout=30
             )
             session = aiohttp.ClientSession(
                 connector=connector, auto_decompress=False, skip_auto_headers=("User-Agent",)
@@ -153,7 +151,9 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
             response = await self._session().request(
                 request.method,
                 str(request.url),
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+                headers=[
+                    (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+                ],
                 data=body or None,
                 timeout=timeout,
                 allow_redirects=False,

@@ -54,7 +54,7 @@ class RetryPolicy:
         """Seconds to wait before retry number ``retries_so_far + 1``."""
         if error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after)
-        base = min(self.max_delay, self.initial_delay * (2**retries_so_far))
+        base = min(self.max_delay, self.initial_delay * 2.0**retries_so_far)
         return max(0.0, base * (1 + rng.uniform(-self.jitter, self.jitter)))
 
 

@@ -107,7 +107,10 @@ class SSEDecoder:
         if not self._data and self._event is None:
             return None
         event = ServerSentEvent(
-            data="\n".join(self._data), event=self._event or "message", id=self._id, retry=self._retry
+            data="\n".join(self._data),
+            event=self._event or "message",
+            id=self._id,
+            retry=self._retry,
         )
         self._data = []
         self._event = None

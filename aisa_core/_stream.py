@@ -20,6 +20,7 @@ from .types import (
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
+    ChunkChoice,
     FunctionCall,
     Message,
     ToolCall,
@@ -86,30 +87,31 @@ class StreamAccumulator:
         self.model = chunk.model or self.model
         self.created = self.created or chunk.created
         for choice in chunk.choices:
-            if choice.index != 0:
-                continue  # n>1 is not supported in streams; keep the first choice
-            delta = choice.delta
-            if delta.role:
-                self.role = delta.role
-            if delta.reasoning_content:
-                self.reasoning.append(delta.reasoning_content)
-                if events is not None:
-                    events.append(("reasoning", delta.reasoning_content))
-            if isinstance(delta.content, str) and delta.content:
-                self.text.append(delta.content)
-                if events is not None:
-                    events.append(("token", delta.content))
-            for tc in delta.tool_calls or ():
-                index = self.add_tool_call_delta(tc)
-                if events is not None:
-                    resolved = tc if tc.index == index else tc.model_copy(update={"index": index})
-                    events.append(("tool_call_delta", resolved))
-            if choice.finish_reason:
-                self.finish_reason = choice.finish_reason
+            if choice.index == 0:  # n>1 is not supported in streams; keep the first choice
+                self._add_choice(choice, events)
         if chunk.usage is not None:
             self.usage = chunk.usage
             if events is not None:
                 events.append(("usage", chunk.usage))
+
+    def _add_choice(self, choice: ChunkChoice, events: list[tuple[str, Any]] | None) -> None:
+        delta = choice.delta
+        if delta.role:
+            self.role = delta.role
+        if delta.reasoning_content:
+            self.reasoning.append(delta.reasoning_content)
+            if events is not None:
+                events.append(("reasoning", delta.reasoning_content))
+        if isinstance(delta.content, str) and delta.content:
+            self.text.append(delta.content)
+            if events is not None:
+                events.append(("token", delta.content))
+        for tc in delta.tool_calls or ():
+            tc.index = self.add_tool_call_delta(tc)  # callers always see a resolved index
+            if events is not None:
+                events.append(("tool_call_delta", tc))
+        if choice.finish_reason:
+            self.finish_reason = choice.finish_reason
 
     def add_tool_call_delta(self, delta: ToolCallDelta) -> int:
         """Merge one fragment; returns the index it was filed under."""
@@ -137,7 +139,7 @@ class StreamAccumulator:
         return index
 
     def resolve_index(self, delta: ToolCallDelta) -> int:
-        """The fragment's index; without one, a new id starts a new call, else it continues the last."""
+        """The fragment's index; if missing, a new id starts a call, else it continues the last."""
         if delta.index is not None:
             return delta.index
         last = self._last_index

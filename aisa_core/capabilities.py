@@ -49,7 +49,9 @@ _TABLE: dict[str, Capabilities] = {
     "claude-sonnet": Capabilities("claude", 200_000, 64_000, True, True, True, True, 3.0, 15.0),
     "claude-haiku": Capabilities("claude", 200_000, 64_000, True, True, True, False, 1.0, 5.0),
     "claude": Capabilities("claude", 200_000, 32_000, True, True, True, False, 3.0, 15.0),
-    "gemini-2.5-flash-lite": Capabilities("gemini", 1_048_576, 65_536, True, True, True, True, 0.1, 0.4),
+    "gemini-2.5-flash-lite": Capabilities(
+        "gemini", 1_048_576, 65_536, True, True, True, True, 0.1, 0.4
+    ),
     "gemini-2.5-flash": Capabilities("gemini", 1_048_576, 65_536, True, True, True, True, 0.3, 2.5),
     "gemini-2.5-pro": Capabilities("gemini", 1_048_576, 65_536, True, True, True, True, 1.25, 10.0),
     "gemini": Capabilities("gemini", 1_048_576, 65_536, True, True, True, False, 0.3, 2.5),

@@ -95,10 +95,12 @@ def image_part(
     return {"type": "image_url", "image_url": image_url}
 
 
-def audio_part(source: bytes | str | Path, *, format: str | None = None) -> Part:  # noqa: A002
+def audio_part(source: bytes | str | Path, *, format: str | None = None) -> Part:
     """Audio as ``input_audio`` (base64); ``format`` such as ``wav`` or ``mp3``."""
     data, guessed = _read_source(source, "audio")
-    fmt = format or (guessed.split("/")[-1].replace("x-", "").replace("mpeg", "mp3") if guessed else None)
+    fmt = format or (
+        guessed.split("/")[-1].replace("x-", "").replace("mpeg", "mp3") if guessed else None
+    )
     if not fmt:
         raise InvalidInputError("cannot tell the audio format", hint="Pass format='wav' or 'mp3'")
     return {
@@ -136,7 +138,9 @@ def user(*parts: str | Part) -> MessageDict:
     return {"role": "user", "content": _content(parts)}
 
 
-def assistant(content: str | None = None, *, tool_calls: Sequence[Mapping[str, Any]] | None = None) -> MessageDict:
+def assistant(
+    content: str | None = None, *, tool_calls: Sequence[Mapping[str, Any]] | None = None
+) -> MessageDict:
     message: MessageDict = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = [dict(tc) for tc in tool_calls]

@@ -326,7 +326,7 @@ def _message_from_mapping(data: Mapping[str, Any]) -> tuple[str, str | None, str
     inner: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
     message = inner.get("message") or (error if isinstance(error, str) else None)
     message = message or data.get("message") or data.get("detail")
-    code = inner.get("code") or data.get("code") or inner.get("type")
+    code = inner.get("code") or data.get("code")
     request_id = inner.get("request_id") or data.get("request_id")
     if not message:
         message = json.dumps(data)[:500]
@@ -396,7 +396,7 @@ def error_from_response(
 
 
 def error_from_body(data: Mapping[str, Any], *, model: str | None = None) -> AISAError:
-    """An in-band stream ``error`` event (a 200 stream whose event has ``error``, not ``choices``)."""
+    """An in-band ``error`` event: a 200 stream whose event has ``error`` and no ``choices``."""
     message, code, request_id = _message_from_mapping(data)
     error = data.get("error")
     status: int | None = None

@@ -118,7 +118,9 @@ def normalize_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]] | None
         name = (choice.get("function") or {}).get("name") or choice.get("name")
         if name is not None and name not in names:
             raise InvalidInputError(f"tool_choice names {name!r}, which is not among {names}")
-        return dict(choice) if "type" in choice else {"type": "function", "function": {"name": name}}
+        return (
+            dict(choice) if "type" in choice else {"type": "function", "function": {"name": name}}
+        )
     raise InvalidInputError(f"tool_choice {choice!r} is not understood")
 
 

@@ -150,7 +150,7 @@ class ResponseMeta(BaseModel):
 
 
 class ChatCompletion(_Open):
-    """A full answer. ``model`` is the model that served it; ``meta`` holds headers and fallbacks."""
+    """A full answer. ``model`` is the model that served it; ``meta`` has headers and fallbacks."""
 
     id: str = ""
     object: str = "chat.completion"

@@ -45,7 +45,11 @@ _STATUS_DEFAULTS: dict[int, tuple[str, str, str]] = {
 }
 
 # The in-band error of a 200 stream has no HTTP status of its own.
-STREAM_ERROR_DEFAULTS = ("upstream_error", "upstream_error", "The upstream provider failed mid-stream.")
+STREAM_ERROR_DEFAULTS = (
+    "upstream_error",
+    "upstream_error",
+    "The upstream provider failed mid-stream.",
+)
 
 _INT_FIELDS = frozenset({"status", "error_after_chunks", "drop_after_chunks"})
 _FLOAT_FIELDS = frozenset({"retry_after", "delay", "chunk_delay"})
@@ -84,12 +88,18 @@ class Fault:
             or not isinstance(self.status, int)
             or not 400 <= self.status <= 599
         ):
-            raise ValueError(f"Fault.status must be an HTTP error status 400-599, not {self.status!r}")
+            raise ValueError(
+                f"Fault.status must be an HTTP error status 400-599, not {self.status!r}"
+            )
         if self.body_style not in BODY_STYLES:
-            raise ValueError(f"Fault.body_style must be one of {BODY_STYLES}, not {self.body_style!r}")
+            raise ValueError(
+                f"Fault.body_style must be one of {BODY_STYLES}, not {self.body_style!r}"
+            )
         for name in ("error_after_chunks", "drop_after_chunks"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
                 raise ValueError(f"Fault.{name} must be a non-negative int, not {value!r}")
         if self.error_after_chunks is not None and self.drop_after_chunks is not None:
             raise ValueError("Fault: set error_after_chunks or drop_after_chunks, not both")
@@ -195,7 +205,12 @@ def error_body(
         payload = {"error": {"message": message}, "code": code}
     else:
         payload = {
-            "error": {"type": error_type, "code": code, "message": message, "request_id": request_id}
+            "error": {
+                "type": error_type,
+                "code": code,
+                "message": message,
+                "request_id": request_id,
+            }
         }
     return b"application/json", json.dumps(payload, separators=(",", ":")).encode()
 

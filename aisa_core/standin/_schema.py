@@ -13,18 +13,23 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
 _MAX_DEPTH = 12
 _WORD = re.compile(r"[^\W\d_][\w'-]*")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_STOPWORDS = frozenset(
-    "a an and are as at be by can could do does for from give have how i in is it me my "
-    "of on or please show tell than that the this to was what whats when where which who "
-    "why will with would you your".split()
+_STOPWORDS = _words(
+    "a an and are as at be by can could do does for from give have how i in is it me "
+    "my of on or please show tell than that the this to was what whats when where "
+    "which who why will with would you your"
 )
 # String properties that want the whole request rather than one word of it.
-_WHOLE_TEXT_NAMES = frozenset(
+_WHOLE_TEXT_NAMES = _words(
     "query q question text input prompt message search search_query topic content "
-    "sentence statement request task".split()
+    "sentence statement request task"
 )
 _FORMATS = {
     "date-time": "2025-01-01T12:00:00Z",
@@ -53,7 +58,7 @@ def example_instance(schema: Any, user_text: str = "") -> Any:
 
 def pick_word(text: str) -> str:
     """The word of ``text`` most likely to be the argument: a proper noun, else the longest."""
-    words = [w.strip("'-") for w in _WORD.findall(text)]
+    words: list[str] = [w.strip("'-") for w in _WORD.findall(text)]
     words = [w for w in words if w and w.lower() not in _STOPWORDS]
     for word in words[1:] if len(words) > 1 else words:
         if word[0].isupper():
@@ -83,15 +88,11 @@ class _Builder:
         if "const" in schema:
             return schema["const"]
         enum = schema.get("enum")
-        if isinstance(enum, Sequence) and not isinstance(enum, str) and enum:
-            return self._enum(list(enum), variant)
-        for key in ("anyOf", "oneOf"):
-            options = schema.get(key)
-            if isinstance(options, Sequence) and options:
-                return self.build(self._choose(options, depth), name, depth + 1, variant)
-        parts = schema.get("allOf")
-        if isinstance(parts, Sequence) and parts:
-            return self.build(self._merge(schema, parts), name, depth + 1, variant)
+        if isinstance(enum, list) and enum:
+            return self._enum(enum, variant)
+        narrowed = self._narrowed(schema, depth)
+        if narrowed is not None:
+            return self.build(narrowed, name, depth + 1, variant)
         kind = _type_of(schema)
         if kind == "object":
             return self._object(schema, depth)
@@ -104,6 +105,17 @@ class _Builder:
         if kind == "null":
             return None
         return self._string(schema, name, variant)
+
+    def _narrowed(self, schema: Mapping[str, Any], depth: int) -> Any:
+        """The one schema to build for ``anyOf``/``oneOf``/``allOf``; None without them."""
+        for key in ("anyOf", "oneOf"):
+            options = schema.get(key)
+            if isinstance(options, list) and options:
+                return self._choose(options, depth)
+        parts = schema.get("allOf")
+        if isinstance(parts, list) and parts:
+            return self._merge(schema, parts)
+        return None
 
     def _resolve(self, ref: Any) -> Any:
         if not isinstance(ref, str) or not ref.startswith("#"):
@@ -133,7 +145,11 @@ class _Builder:
         properties: dict[str, Any] = dict(merged.get("properties") or {})
         required: list[str] = list(merged.get("required") or [])
         for part in parts:
-            resolved = self._resolve(part["$ref"]) if isinstance(part, Mapping) and "$ref" in part else part
+            resolved = (
+                self._resolve(part["$ref"])
+                if isinstance(part, Mapping) and "$ref" in part
+                else part
+            )
             if not isinstance(resolved, Mapping):
                 continue
             for key, value in resolved.items():
@@ -195,10 +211,7 @@ class _Builder:
         fmt = schema.get("format")
         if isinstance(fmt, str) and fmt in _FORMATS:
             return _FORMATS[fmt]
-        if name.lower() in _WHOLE_TEXT_NAMES and self.text:
-            value = self.text
-        else:
-            value = self.word
+        value = self.text if name.lower() in _WHOLE_TEXT_NAMES and self.text else self.word
         if variant:
             value = f"{value}-{variant + 1}"
         min_length = _int(schema.get("minLength"), 0)
@@ -268,7 +281,9 @@ def _bounded(value: float, schema: Mapping[str, Any], integer: bool) -> int | fl
     if not fits(value):
         candidates: list[float] = []
         if step is not None:
-            start = math.floor(lo / step) if lo != -math.inf else math.floor(min(value, hi) / step) - 1
+            start = (
+                math.floor(lo / step) if lo != -math.inf else math.floor(min(value, hi) / step) - 1
+            )
             candidates = [(start + k) * step for k in range(0, 4)]
         else:
             if math.isfinite(lo) and math.isfinite(hi):

@@ -1,0 +1,399 @@
+"""The stand-in gateway as a plain ASGI 3 application.
+
+No web framework: the routes are few and fixed, and the benchmark wants the hot path
+to be a dict lookup, a ``json.loads`` and a ``json.dumps``. Handlers are synchronous
+functions returning a :class:`Reply`; only writing it out (delays, trickled chunks) is
+asynchronous, so a request costs no thread hop and no extra task.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable, Collection, Iterable
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import _answers as answers
+from . import _gemini as gemini
+from ._catalog import (
+    DEFAULT_MODELS,
+    cost_micros,
+    embedding,
+    embedding_dimensions,
+    encode_base64,
+    model_card,
+    tokens,
+)
+from ._faults import FAULT_HEADER, Fault, error_body, plain_text_message, status_defaults
+from ._scripting import Scripting
+from ._state import RecordedRequest, ScriptState
+from ._wire import JSON, SSE, TEXT, Receive, Reply, Scope, Send, header_dict, read_body, seconds
+from ._wire import send_reply as _send_reply
+
+STANDIN_API_KEY = "sk-aisa-standin"
+INVALID_API_KEY = "sk-aisa-invalid"
+_NOT_FOUND = b"404 page not found"
+_GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
+_GENERATE = ":generateContent"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _default_unknown(model: str) -> bool:
+    return model.startswith(("unknown-", "retired-"))
+
+
+class _Request:
+    __slots__ = ("body", "headers", "json", "method", "path", "query", "request_id")
+
+    def __init__(self, scope: Scope, body: bytes, request_id: str) -> None:
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.query: str = scope.get("query_string", b"").decode("latin-1")
+        self.headers = header_dict(scope["headers"])
+        self.body = body
+        self.request_id = request_id
+        self.json: Any = None
+        if body:
+            with contextlib.suppress(ValueError):
+                self.json = json.loads(body)
+
+
+class StandInApp(Scripting):
+    """An offline AIsa gateway (ASGI 3). :class:`StandIn` serves one over loopback HTTP.
+
+    ``unknown_models``: ids answered with 503 "No available channels" (a collection or a
+    predicate; default: ids starting with ``unknown-`` or ``retired-``). ``reasoning_models``:
+    extra ids that answer with ``reasoning_content`` besides those ending in ``-thinking``.
+    ``models``: the ``/v1/models`` catalog. ``record_limit``: requests kept for inspection.
+    ``created``: fixed ``created`` timestamp for reproducible bodies (default: the clock).
+    """
+
+    def __init__(
+        self,
+        *,
+        unknown_models: Collection[str] | Callable[[str], bool] | None = None,
+        reasoning_models: Iterable[str] = (),
+        models: Iterable[str] | None = None,
+        record_limit: int | None = 10_000,
+        created: int | None = None,
+        balance_micros_usd: int = 100_000_000,
+        key_limit_micros_usd: int = 50_000_000,
+    ) -> None:
+        self._state = ScriptState(record_limit)
+        if unknown_models is None:
+            self._is_unknown: Callable[[str], bool] = _default_unknown
+        elif callable(unknown_models):
+            self._is_unknown = unknown_models
+        else:
+            self._is_unknown = frozenset(unknown_models).__contains__
+        self._reasoning_models = frozenset(reasoning_models)
+        self._catalog = {m: model_card(m) for m in (DEFAULT_MODELS if models is None else models)}
+        self._created = created
+        self._balance = balance_micros_usd
+        self._key_limit = key_limit_micros_usd
+
+    @property
+    def state(self) -> ScriptState:
+        return self._state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            body = await read_body(receive)
+            number = self._state.next_number("request")
+            request = _Request(scope, body, f"req-standin-{number}")
+            self._state.record(
+                RecordedRequest(
+                    request.method, request.path, request.headers, request.json, body, request.query
+                )
+            )
+            try:
+                reply = self._route(request)
+            except answers.RequestError as exc:
+                reply = self._error(request, exc.status, exc.code, exc.message)
+            await _send_reply(send, receive, reply, request.request_id.encode())
+        elif scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def _route(self, req: _Request) -> Reply:
+        method, path = req.method, req.path
+        if method == "POST":
+            if path == "/v1/chat/completions":
+                return self._chat(req)
+            if path == "/v1/embeddings":
+                return self._embeddings(req)
+            if path.endswith(_GENERATE):
+                for prefix in _GEMINI_PREFIXES:
+                    if path.startswith(prefix) and len(path) > len(prefix) + len(_GENERATE):
+                        return self._generate(req, path[len(prefix) : -len(_GENERATE)])
+        elif method == "GET":
+            if path == "/v1/models":
+                return self._guarded(req, self._models)
+            if path.startswith("/v1/models/") and len(path) > len("/v1/models/"):
+                return self._guarded(req, self._model)
+            if path == "/v1/credits/balance":
+                return self._guarded(req, self._credits)
+        return Reply(404, TEXT, _NOT_FOUND)
+
+    # -- shared steps ------------------------------------------------------------------------
+
+    def _error(
+        self, req: _Request, status: int, code: str, message: str, error_type: str | None = None
+    ) -> Reply:
+        default_type = status_defaults(status, None)[0]
+        content_type, body = error_body(
+            "object",
+            error_type=error_type or default_type,
+            code=code,
+            message=message,
+            request_id=req.request_id,
+        )
+        return Reply(status, content_type, body)
+
+    def _auth(self, req: _Request, *, google: bool = False) -> Reply | None:
+        scheme, _, key = req.headers.get("authorization", "").partition(" ")
+        key = key.strip() if scheme.lower() == "bearer" else ""
+        if not key and google:
+            key = req.headers.get("x-goog-api-key", "") or parse_qs(req.query).get("key", [""])[0]
+        if not key:
+            message = "Missing API key: send Authorization: Bearer <your AIsa key>."
+            return self._error(req, 401, "missing_api_key", message)
+        if key == INVALID_API_KEY:
+            return self._error(req, 401, "invalid_api_key", "Invalid API key.")
+        return None
+
+    def _body(self, req: _Request, *required: str) -> dict[str, Any] | Reply:
+        if not isinstance(req.json, dict):
+            if req.json is None and req.body.strip():
+                return self._error(
+                    req, 400, "json_parse_error", "The request body is not valid JSON."
+                )
+            return self._error(
+                req, 400, "invalid_request", "The request body must be a JSON object."
+            )
+        for name in required:
+            if req.json.get(name) in (None, ""):
+                return self._error(req, 400, "missing_parameter", f"Missing parameter: {name}")
+        return req.json
+
+    def _fault(self, req: _Request, model: str | None) -> tuple[Reply | None, Fault | None, bool]:
+        """``(error reply, fault, fault came from the queue)``; the header beats scripts."""
+        spec = req.headers.get(FAULT_HEADER)
+        queued = False
+        if spec is not None:
+            try:
+                fault: Fault | None = Fault.parse(spec)
+            except ValueError as exc:
+                return (
+                    self._error(req, 400, "invalid_fault_spec", f"{FAULT_HEADER}: {exc}"),
+                    None,
+                    False,
+                )
+        elif model is not None:
+            fault, queued = self._state.take_fault(model)
+        else:
+            fault = None
+        if fault is None or fault.status is None:
+            return None, fault, queued
+        error_type, code, message = fault.described(model)
+        if fault.body_style == "text" and fault.message is None:
+            message = plain_text_message(fault.status)
+        content_type, body = error_body(
+            fault.body_style,
+            error_type=error_type,
+            code=code,
+            message=message,
+            request_id=req.request_id,
+        )
+        reply = Reply(fault.status, content_type, body, fault=fault)
+        if fault.retry_after is not None:
+            reply.headers.append((b"retry-after", seconds(fault.retry_after)))
+        return reply, fault, queued
+
+    def _unavailable(self, req: _Request, model: str) -> Reply | None:
+        if not self._is_unknown(model):
+            return None
+        error_type, code, message = status_defaults(503, model)
+        return self._error(req, 503, code, message, error_type)
+
+    def _json(self, payload: Any, *, fault: Fault | None = None, cost: int | None = None) -> Reply:
+        reply = Reply(200, JSON, answers.dumps(payload).encode(), fault=fault)
+        if cost is not None:
+            reply.headers.append((b"x-aisa-customer-cost-micros-usd", str(cost).encode()))
+        return reply
+
+    def _now(self) -> int:
+        return int(time.time()) if self._created is None else self._created
+
+    def _thinking(self, model: str) -> tuple[bool, str | None]:
+        forced, text = self._state.reasoning_for(model)
+        thinking = forced or model.endswith("-thinking") or model in self._reasoning_models
+        return thinking, text
+
+    # -- routes ----------------------------------------------------------------------------
+
+    def _chat(self, req: _Request) -> Reply:
+        body = self._auth(req) or self._body(req, "model", "messages")
+        if isinstance(body, Reply):
+            return body
+        model, messages = body["model"], body["messages"]
+        if not isinstance(model, str):
+            return self._error(req, 400, "invalid_request", "model must be a string")
+        if not isinstance(messages, list) or not messages:
+            return self._error(req, 400, "invalid_request", "messages must be a non-empty array")
+        refused, fault, queued = self._fault(req, model)
+        refused = refused or self._unavailable(req, model)
+        if refused is not None:
+            return refused
+        prompt = answers.prompt_tokens(body)
+        if req.headers.get("x-aisa-cost-mode", "").lower() == "quote":
+            return self._quote(body, model, prompt, fault)
+        thinking, reasoning_text = self._thinking(model)
+        answer = answers.plan_chat(
+            body,
+            model,
+            scripted=None if queued else self._state.take_answer(model),
+            thinking=thinking,
+            reasoning_text=reasoning_text,
+            new_call_id=self._call_id,
+        )
+        completion_id = f"chatcmpl-standin-{self._state.next_number('chat')}"
+        usage, cost = answers.usage_block(model, prompt, answer)
+        self._state.bill(cost)
+        created = self._now()
+        if body.get("stream") is True:
+            options = body.get("stream_options")
+            wants_usage = isinstance(options, dict) and options.get("include_usage") is True
+            parts = answers.stream_parts(
+                answer,
+                completion_id=completion_id,
+                created=created,
+                model=model,
+                usage=usage if wants_usage else None,
+            )
+            return Reply(200, SSE, stream=parts, fault=fault)
+        payload = answers.completion_body(
+            answer, completion_id=completion_id, created=created, model=model, usage=usage
+        )
+        return self._json(payload, fault=fault, cost=cost)
+
+    def _call_id(self) -> str:
+        return f"call_standin_{self._state.next_number('call')}"
+
+    def _quote(self, body: dict[str, Any], model: str, prompt: int, fault: Fault | None) -> Reply:
+        limit = answers.max_tokens_of(body)
+        payload = {
+            "object": "cost_estimate",
+            "currency": "USD",
+            "estimate_kind": "upper_bound",
+            "estimated_cost_micros_usd": cost_micros(model, prompt, min(limit or 1024, 1024)),
+            "max_cost_micros_usd": cost_micros(model, prompt, limit or 4096),
+            "may_exceed_estimate": False,
+        }
+        return self._json(payload, fault=fault)
+
+    def _embeddings(self, req: _Request) -> Reply:
+        body = self._auth(req) or self._body(req, "model", "input")
+        if isinstance(body, Reply):
+            return body
+        model, given = body["model"], body["input"]
+        if isinstance(given, str) or (
+            isinstance(given, list) and given and all(map(_is_int, given))
+        ):
+            given = [given]  # one text, or one pre-tokenised input
+        if not isinstance(model, str) or not isinstance(given, list) or not given:
+            message = "model must be a string and input a string or a non-empty array"
+            return self._error(req, 400, "invalid_request", message)
+        dimensions = embedding_dimensions(body.get("dimensions"))
+        encoding = body.get("encoding_format") or "float"
+        if dimensions is None or encoding not in ("float", "base64"):
+            message = "dimensions must be 1-4096 and encoding_format float or base64"
+            return self._error(req, 400, "invalid_request", message)
+        refused, fault, _ = self._fault(req, model)
+        refused = refused or self._unavailable(req, model)
+        if refused is not None:
+            return refused
+        texts = [t if isinstance(t, str) else json.dumps(t) for t in given]
+        data = []
+        for index, text in enumerate(texts):
+            vector = embedding(text, dimensions)
+            value = encode_base64(vector) if encoding == "base64" else vector
+            data.append({"object": "embedding", "index": index, "embedding": value})
+        prompt = sum(max(1, tokens(t)) for t in texts)
+        cost = cost_micros(model, prompt, 0)
+        self._state.bill(cost)
+        usage = {"prompt_tokens": prompt, "total_tokens": prompt}
+        payload = {"object": "list", "data": data, "model": model, "usage": usage}
+        return self._json(payload, fault=fault, cost=cost)
+
+    def _generate(self, req: _Request, model: str) -> Reply:
+        body = self._auth(req, google=True) or self._body(req, "contents")
+        if isinstance(body, Reply):
+            return body
+        if not isinstance(body["contents"], list) or not body["contents"]:
+            return self._error(req, 400, "invalid_request", "contents must be a non-empty array")
+        refused, fault, queued = self._fault(req, model)
+        refused = refused or self._unavailable(req, model)
+        if refused is not None:
+            return refused
+        thinking, reasoning_text = self._thinking(model)
+        answer = gemini.plan_gemini(
+            body,
+            model,
+            scripted=None if queued else self._state.take_answer(model),
+            thinking=thinking,
+            reasoning_text=reasoning_text,
+            new_call_id=self._call_id,
+        )
+        prompt = gemini.prompt_tokens(body)
+        cost = cost_micros(model, prompt, answer.completion_tokens())
+        self._state.bill(cost)
+        response_id = f"standin-{self._state.next_number('generate')}"
+        payload = gemini.gemini_body(answer, model=model, prompt=prompt, response_id=response_id)
+        return self._json(payload, fault=fault, cost=cost)
+
+    def _guarded(self, req: _Request, handler: Callable[[_Request, Fault | None], Reply]) -> Reply:
+        """Auth and header faults for the routes that do not run a model."""
+        refused = self._auth(req)
+        if refused is not None:
+            return refused
+        refused, fault, _ = self._fault(req, None)
+        return refused or handler(req, fault)
+
+    def _models(self, req: _Request, fault: Fault | None) -> Reply:
+        return self._json({"object": "list", "data": list(self._catalog.values())}, fault=fault)
+
+    def _model(self, req: _Request, fault: Fault | None) -> Reply:
+        card = self._catalog.get(req.path[len("/v1/models/") :])
+        if card is None:
+            return Reply(404, TEXT, _NOT_FOUND, fault=fault)
+        return self._json(card, fault=fault)
+
+    def _credits(self, req: _Request, fault: Fault | None) -> Reply:
+        spent = self._state.spent_micros
+        now = datetime.fromtimestamp(self._now(), timezone.utc)
+        payload = {
+            "object": "credits_balance",
+            "account_balance_micros_usd": max(0, self._balance - spent),
+            "available_balance_micros_usd": max(0, self._balance - spent),
+            "api_key": {
+                "unlimited": False,
+                "remaining_micros_usd": max(0, self._key_limit - spent),
+                "used_micros_usd": spent,
+            },
+            "as_of": now.isoformat().replace("+00:00", "Z"),
+        }
+        return self._json(payload, fault=fault)
