@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint types unit notebooks bench standin clean
+.PHONY: demo test lint types unit bench standin clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)  ## a short tour: real AIsa when AISA_API_KEY is set, otherwise the stand-in gateway
 	$(PY) -m aisa_core.demo
 
-test: lint types unit notebooks  ## the whole suite: ruff, mypy --strict, pytest, executed notebooks
+test: lint types unit  ## the whole suite: ruff, mypy --strict, pytest (incl. executed notebooks)
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -27,9 +27,6 @@ types: $(STAMP)
 
 unit: $(STAMP)
 	$(PY) -m pytest
-
-notebooks: $(STAMP)
-	$(PY) -m aisa_core.standin.notebooks notebooks/*.ipynb
 
 bench: $(STAMP)  ## the benchmark: writes bench/results.md
 	$(PY) bench/run.py

@@ -53,6 +53,7 @@ from .errors import (
     UnknownModelError,
     UnprocessableEntityError,
 )
+from .ratelimit import RateLimiter
 from .tools import normalize_tool_choice, to_response_format, to_tool
 from .types import (
     Balance,
@@ -101,6 +102,7 @@ __all__ = [
     "PermissionDeniedError",
     "PrintHandler",
     "RateLimitError",
+    "RateLimiter",
     "ResponseMeta",
     "RetryPolicy",
     "Secret",

@@ -7,6 +7,7 @@ retry, fallback, parsing) comes from the same pure pieces.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import time
@@ -115,6 +116,10 @@ class AsyncAISAClient:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
+    def _slot(self) -> contextlib.AbstractAsyncContextManager[None]:
+        limiter = self._settings.rate_limiter
+        return limiter.aslot() if limiter is not None else contextlib.nullcontext()
+
     async def _attempt(self, plan: AttemptPlan, once: Callable[[str], Awaitable[T]]) -> T:
         step = plan.first()
         while True:
@@ -135,14 +140,15 @@ class AsyncAISAClient:
         headers: Mapping[str, str] | None = None,
         timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
-        with map_transport_errors(model=model):
-            response = await self.http.request(
-                method,
-                url,
-                content=content,
-                headers=headers or self._settings.headers,
-                timeout=timeout,
-            )
+        async with self._slot():
+            with map_transport_errors(model=model):
+                response = await self.http.request(
+                    method,
+                    url,
+                    content=content,
+                    headers=headers or self._settings.headers,
+                    timeout=timeout,
+                )
         raise_for_status(response, model)
         return response
 
@@ -298,6 +304,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
         self.model: str | None = None
         self.meta = ResponseMeta()
         self._response: httpx.Response | None = None
+        self._slot = contextlib.AsyncExitStack()  # the rate limiter's slot, held until the end
         self._gen = self._run()
 
     def __aiter__(self) -> AsyncChatStream:
@@ -316,6 +323,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
         await self._gen.aclose()
         if self._response is not None:
             await self._response.aclose()
+        await self._slot.aclose()
 
     async def completion(self) -> ChatCompletion:
         async for _ in self:
@@ -341,8 +349,13 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
             headers=self._headers,
             timeout=self._timeout,
         )
-        with map_transport_errors(model=model):
-            response = await http.send(request, stream=True)
+        await self._slot.enter_async_context(self._client._slot())
+        try:
+            with map_transport_errors(model=model):
+                response = await http.send(request, stream=True)
+        except BaseException:
+            await self._slot.aclose()
+            raise
         self._response = response
         try:
             if response.status_code >= 400 or _is_json(response):
@@ -362,6 +375,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
         except BaseException:
             await response.aclose()
             self._response = None
+            await self._slot.aclose()
             raise
 
     async def _run(self) -> AsyncGenerator[ChatCompletionChunk, None]:
@@ -391,6 +405,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
         finally:
             if self._response is not None:
                 await self._response.aclose()
+            await self._slot.aclose()
 
     async def _deliver(self, chunks: list[ChatCompletionChunk]) -> list[ChatCompletionChunk]:
         events: list[tuple[str, Any]] | None = [] if self._handlers else None

@@ -24,12 +24,14 @@ from ._retry import AttemptPlan, FallbackOn, RetryPolicy, default_fallback_on
 from .callbacks import StreamHandler
 from .content import MessageLike, normalize_messages
 from .errors import (
+    APIError,
     ConfigurationError,
     InvalidInputError,
     MalformedResponseError,
     error_from_body,
     error_from_response,
 )
+from .ratelimit import RateLimiter
 from .tools import ToolLike, normalize_tool_choice, to_response_format, to_tools
 from .types import ChatCompletion, RateLimit, ResponseMeta
 
@@ -114,7 +116,16 @@ def meta_from(response: httpx.Response, requested: str) -> ResponseMeta:
 
 
 def raise_for_status(response: httpx.Response, model: str) -> None:
-    """The gateway's error answer as a typed error (the body must already be read)."""
+    """The gateway's error answer as a typed error (the body must already be read).
+
+    Redirects are never followed (they would carry the Authorization header elsewhere)."""
+    if 300 <= response.status_code < 400:
+        raise APIError(
+            f"the gateway answered {response.status_code} (a redirect), which is not followed",
+            status_code=response.status_code,
+            model=model,
+            hint=f"Set AISA_BASE_URL to the final URL ({response.headers.get('location', '?')})",
+        )
     if response.status_code >= 400:
         raise error_from_response(
             response.status_code, response.headers, response.content, model=model
@@ -168,6 +179,7 @@ class ClientSettings:
         handlers: Sequence[StreamHandler] = (),
         allow_insecure: bool = False,
         seed: int | None = None,
+        rate_limiter: RateLimiter | None = None,
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url, allow_insecure=allow_insecure)
@@ -181,6 +193,7 @@ class ClientSettings:
         self.retry_before_fallback = retry_before_fallback
         self.include_usage = include_usage
         self.handlers = tuple(handlers)
+        self.rate_limiter = rate_limiter
         self._rng = random.Random(seed)
         self.headers = self._build_headers(default_headers, source)
 

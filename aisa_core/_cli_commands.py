@@ -66,6 +66,7 @@ def compare(args: argparse.Namespace) -> int:
         raise InvalidInputError("--models is empty", hint="Pass e.g. --models gpt-4.1-mini,grok-4")
     messages = ([system(args.system)] if args.system else []) + [user(args.message)]
     with _client(args) as client:
+        _ = client.http  # open the pool here, not lazily in compare_models' worker threads
         results = client.compare_models(messages, chosen, **_sampling(args))
     if args.json:
         _print_json([r.model_dump(mode="json") for r in results])
@@ -101,14 +102,13 @@ def quote(args: argparse.Namespace) -> int:
 
 
 def standin(args: argparse.Namespace) -> int:
-    from .standin import StandIn  # the server's dependencies load only for this command
+    from .standin import STANDIN_API_KEY, StandIn  # the server's dependencies load only here
 
-    gateway = StandIn()
-    _note(
-        f"stand-in gateway on http://{args.host}:{args.port}/v1 (Ctrl-C stops). In another shell:"
-        f"\n  export AISA_BASE_URL=http://{args.host}:{args.port}/v1 {API_KEY_ENV}=sk-standin-demo"
-    )
-    gateway.serve_forever(args.host, args.port)
+    def ready(base_url: str) -> None:
+        print(f"AIsa stand-in gateway on {base_url} (Ctrl-C stops). In another shell:")
+        print(f"  export AISA_BASE_URL={base_url} {API_KEY_ENV}={STANDIN_API_KEY}", flush=True)
+
+    StandIn.serve_forever(args.host, args.port, ready=ready, access_log=args.access_log)
     return 0
 
 

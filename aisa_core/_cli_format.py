@@ -18,6 +18,7 @@ __all__ = [
     "micros_to_usd",
     "model_rows",
     "quote_lines",
+    "seconds",
     "table",
     "tokens_text",
     "usd",
@@ -56,6 +57,11 @@ def first_line(text: str | None, limit: int = 80) -> str:
     """The first non-empty line, cut to ``limit`` characters with an ellipsis."""
     line = next((ln.strip() for ln in (text or "").splitlines() if ln.strip()), "")
     return line if len(line) <= limit else line[: max(0, limit - 1)] + "…"
+
+
+def seconds(value: float) -> str:
+    """``42 ms`` below a second, ``1.25 s`` above."""
+    return f"{value * 1000:.0f} ms" if value < 1 else f"{value:.2f} s"
 
 
 def tokens_text(prompt: int | None, completion: int | None) -> str:
@@ -99,9 +105,13 @@ def completion_summary(completion: ChatCompletion) -> str:
         parts.append(f"{tokens_text(usage.prompt_tokens, usage.completion_tokens)} tokens")
     parts.append(f"cost {usd(completion.cost_usd)}")
     if completion.meta.latency_s is not None:
-        parts.append(f"{completion.meta.latency_s:.2f} s")
+        parts.append(seconds(completion.meta.latency_s))
+    failed: dict[str, list[str]] = {}
     for attempt in completion.meta.attempts:
-        parts.append(f"{attempt.model} failed first ({type(attempt.error).__name__})")
+        failed.setdefault(attempt.model, []).append(type(attempt.error).__name__)
+    for model, errors in failed.items():
+        times = f" ×{len(errors)}" if len(errors) > 1 else ""
+        parts.append(f"{model} failed first ({errors[-1]}{times})")
     return " · ".join(parts)
 
 
@@ -138,7 +148,7 @@ def compare_rows(results: Sequence[CompareResult]) -> list[list[str]]:
             [
                 r.model,
                 "ok" if r.ok else "error",
-                f"{r.latency_s:.2f} s",
+                seconds(r.latency_s),
                 tokens_text(r.prompt_tokens, r.completion_tokens) if r.ok else "-",
                 usd(r.cost_usd) if r.ok else "-",
                 first_line(answer, 10_000),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
@@ -102,6 +103,10 @@ class AISAClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _slot(self) -> contextlib.AbstractContextManager[None]:
+        limiter = self._settings.rate_limiter
+        return limiter.slot() if limiter is not None else contextlib.nullcontext()
+
     # --- the one retry / fallback loop --------------------------------------------------
 
     def _attempt(self, plan: AttemptPlan, once: Callable[[str], T]) -> T:
@@ -124,7 +129,7 @@ class AISAClient:
         headers: Mapping[str, str] | None = None,
         timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
-        with map_transport_errors(model=model):
+        with self._slot(), map_transport_errors(model=model):
             response = self.http.request(
                 method,
                 url,
@@ -305,6 +310,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         self.model: str | None = None
         self.meta = ResponseMeta()
         self._response: httpx.Response | None = None
+        self._slot = contextlib.ExitStack()  # the rate limiter's slot, held until the end
         self._gen = self._run()
 
     def __next__(self) -> ChatCompletionChunk:
@@ -323,6 +329,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         self._gen.close()
         if self._response is not None:
             self._response.close()
+        self._slot.close()
 
     def completion(self) -> ChatCompletion:
         """Read whatever is left and return the whole answer."""
@@ -347,8 +354,13 @@ class ChatStream(Iterator[ChatCompletionChunk]):
             headers=self._headers,
             timeout=self._timeout,
         )
-        with map_transport_errors(model=model):
-            response = self._client.http.send(request, stream=True)
+        self._slot.enter_context(self._client._slot())
+        try:
+            with map_transport_errors(model=model):
+                response = self._client.http.send(request, stream=True)
+        except BaseException:
+            self._slot.close()
+            raise
         self._response = response
         try:
             if response.status_code >= 400 or _is_json(response):
@@ -368,6 +380,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         except BaseException:
             response.close()
             self._response = None
+            self._slot.close()
             raise
 
     def _run(self) -> Generator[ChatCompletionChunk, None, None]:
@@ -394,6 +407,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         finally:
             if self._response is not None:
                 self._response.close()
+            self._slot.close()
 
     def _deliver(self, chunks: list[ChatCompletionChunk]) -> Iterator[ChatCompletionChunk]:
         events: list[tuple[str, Any]] | None = [] if self._handlers else None

@@ -125,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     standin = sub.add_parser("standin", help="run the offline stand-in gateway (Ctrl-C stops)")
     standin.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
     standin.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks a free one)")
+    standin.add_argument("--access-log", action="store_true", help="log every request")
     standin.set_defaults(run=commands.standin)
     return parser
 

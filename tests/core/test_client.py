@@ -26,12 +26,17 @@ MakeClient = Callable[..., AISAClient]
 
 
 def stream_response(body: bytes, **headers: str) -> httpx.Response:
-    return httpx.Response(200, headers={"content-type": "text/event-stream", **headers}, content=body)
+    return httpx.Response(
+        200, headers={"content-type": "text/event-stream", **headers}, content=body
+    )
 
 
 def err(status: int, code: str = "x", message: str = "boom", **headers: str) -> httpx.Response:
-    return httpx.Response(status, headers=headers,
-                          json={"error": {"message": message, "code": code, "request_id": "rq"}})
+    return httpx.Response(
+        status,
+        headers=headers,
+        json={"error": {"message": message, "code": code, "request_id": "rq"}},
+    )
 
 
 # --- configuration ------------------------------------------------------------------------
@@ -53,7 +58,12 @@ def test_openai_variables_are_never_read(monkeypatch: pytest.MonkeyPatch) -> Non
 
 @pytest.mark.parametrize(
     "url",
-    ["https://gw.example/v1", "https://gw.example/v1/", "https://gw.example", "https://gw.example/"],
+    [
+        "https://gw.example/v1",
+        "https://gw.example/v1/",
+        "https://gw.example",
+        "https://gw.example/",
+    ],
 )
 def test_base_url_with_or_without_v1(monkeypatch: pytest.MonkeyPatch, url: str) -> None:
     monkeypatch.setenv("AISA_BASE_URL", url)
@@ -86,8 +96,14 @@ def test_one_pool_for_every_call(make_client: MakeClient) -> None:
 
 def test_chat_request_is_exactly_what_we_mean(make_client: MakeClient, recorder: Recorder) -> None:
     client = make_client(model="aisa/gpt-4.1", default_headers={"X-Team": "a"})
-    client.chat([{"role": "system", "content": "be brief"}, "hi"], temperature=0.2,
-                max_tokens=50, stop=["\n"], seed=7, extra_body={"custom": {"a": 1}})
+    client.chat(
+        [{"role": "system", "content": "be brief"}, "hi"],
+        temperature=0.2,
+        max_tokens=50,
+        stop=["\n"],
+        seed=7,
+        extra_body={"custom": {"a": 1}},
+    )
     request = recorder.requests[0]
     assert request.url == "https://api.aisa.one/v1/chat/completions"
     assert request.headers["authorization"] == f"Bearer {KEY}"
@@ -117,14 +133,28 @@ def test_tools_tool_choice_and_response_format(make_client: MakeClient, recorder
         """Weather for a city."""
         return city
 
-    make_client().chat("hi", tools=[get_weather], tool_choice="get_weather", strict=True,
-                       parallel_tool_calls=False)
+    make_client().chat(
+        "hi", tools=[get_weather], tool_choice="get_weather", strict=True, parallel_tool_calls=False
+    )
     body = recorder.bodies()[0]
-    assert body["tools"] == [{"type": "function", "function": {
-        "name": "get_weather", "description": "Weather for a city.", "strict": True,
-        "parameters": {"type": "object", "required": ["city"], "properties": {
-            "city": {"title": "City", "type": "string"},
-            "unit": {"default": "c", "title": "Unit", "type": "string"}}}}}]
+    assert body["tools"] == [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather for a city.",
+                "strict": True,
+                "parameters": {
+                    "type": "object",
+                    "required": ["city"],
+                    "properties": {
+                        "city": {"title": "City", "type": "string"},
+                        "unit": {"default": "c", "title": "Unit", "type": "string"},
+                    },
+                },
+            },
+        }
+    ]
     assert body["tool_choice"] == {"type": "function", "function": {"name": "get_weather"}}
     assert body["parallel_tool_calls"] is False
 
@@ -143,8 +173,9 @@ def test_tools_tool_choice_and_response_format(make_client: MakeClient, recorder
         ({"response_format": 42}, "response_format"),
     ],
 )
-def test_bad_input_fails_before_any_request(make_client: MakeClient, recorder: Recorder,
-                                            kwargs: dict[str, Any], match: str) -> None:
+def test_bad_input_fails_before_any_request(
+    make_client: MakeClient, recorder: Recorder, kwargs: dict[str, Any], match: str
+) -> None:
     with pytest.raises(E.InvalidInputError, match=match):
         make_client().chat("hi", **kwargs)
     assert recorder.requests == []
@@ -152,8 +183,13 @@ def test_bad_input_fails_before_any_request(make_client: MakeClient, recorder: R
 
 def test_bad_messages_fail_before_any_request(make_client: MakeClient, recorder: Recorder) -> None:
     client = make_client()
-    for bad in ([], [{"role": "wizard", "content": "x"}], [{"role": "tool", "content": "x"}],
-                [{"role": "user"}], [42]):
+    for bad in (
+        [],
+        [{"role": "wizard", "content": "x"}],
+        [{"role": "tool", "content": "x"}],
+        [{"role": "user"}],
+        [42],
+    ):
         with pytest.raises(E.InvalidInputError):
             client.chat(bad)
     with pytest.raises(E.ConfigurationError, match="no model"):
@@ -161,19 +197,30 @@ def test_bad_messages_fail_before_any_request(make_client: MakeClient, recorder:
     assert recorder.requests == []
 
 
-def test_image_from_bytes_and_file(tmp_path: Path, make_client: MakeClient,
-                                   recorder: Recorder) -> None:
+def test_image_from_bytes_and_file(
+    tmp_path: Path, make_client: MakeClient, recorder: Recorder
+) -> None:
     png = b"\x89PNG\r\n\x1a\n" + b"\0" * 16
     path = tmp_path / "pic.bin"
     path.write_bytes(b"\xff\xd8\xff" + b"\0" * 8)
-    make_client().chat([user("what?", image_part(png), image_part(path),
-                             image_part("https://x.test/cat.webp", detail="low"))])
+    make_client().chat(
+        [
+            user(
+                "what?",
+                image_part(png),
+                image_part(path),
+                image_part("https://x.test/cat.webp", detail="low"),
+            )
+        ]
+    )
     parts = recorder.bodies()[0]["messages"][0]["content"]
     assert parts[0] == {"type": "text", "text": "what?"}
     assert parts[1]["image_url"]["url"].startswith("data:image/png;base64,iVBORw0KGgo")
     assert parts[2]["image_url"]["url"].startswith("data:image/jpeg;base64,")
-    assert parts[3] == {"type": "image_url", "image_url": {"url": "https://x.test/cat.webp",
-                                                            "detail": "low"}}
+    assert parts[3] == {
+        "type": "image_url",
+        "image_url": {"url": "https://x.test/cat.webp", "detail": "low"},
+    }
     with pytest.raises(E.InvalidInputError, match="not found"):
         image_part(tmp_path / "missing.png")
     with pytest.raises(E.InvalidInputError, match="image type"):
@@ -183,7 +230,8 @@ def test_image_from_bytes_and_file(tmp_path: Path, make_client: MakeClient,
 def test_model_quirks_applied_per_model(make_client: MakeClient, recorder: Recorder) -> None:
     recorder.script += [err(503, "provider_unavailable")]
     make_client(model="gpt-4.1", fallback_models=["kimi-k2.5"], max_retries=0).chat(
-        [{"role": "developer", "content": "d"}, "hi"], temperature=0.3)
+        [{"role": "developer", "content": "d"}, "hi"], temperature=0.3
+    )
     first, second = recorder.bodies()
     assert (first["model"], first["temperature"]) == ("gpt-4.1", 0.3)
     assert (second["model"], second["temperature"]) == ("kimi-k2.5", 1)
@@ -195,19 +243,38 @@ def test_model_quirks_applied_per_model(make_client: MakeClient, recorder: Recor
 
 
 def test_answer_metadata(make_client: MakeClient, recorder: Recorder) -> None:
-    recorder.script.append(httpx.Response(200, headers={
-        "x-request-id": "req-1", "X-AISA-Customer-Cost-Micros-USD": "123456789012345678",
-        "x-ratelimit-remaining-requests": "59", "x-ratelimit-tokens-limit": "1000"},
-        json=completion_body("yo", model="gpt-4.1-2025-04-14",
-                             usage={"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3,
-                                    "prompt_tokens_details": {"cached_tokens": 1},
-                                    "completion_tokens_details": {"reasoning_tokens": 0},
-                                    "cost": 0.5, "credits_remaining": 9.5})))
+    recorder.script.append(
+        httpx.Response(
+            200,
+            headers={
+                "x-request-id": "req-1",
+                "X-AISA-Customer-Cost-Micros-USD": "123456789012345678",
+                "x-ratelimit-remaining-requests": "59",
+                "x-ratelimit-tokens-limit": "1000",
+            },
+            json=completion_body(
+                "yo",
+                model="gpt-4.1-2025-04-14",
+                usage={
+                    "prompt_tokens": 1,
+                    "completion_tokens": 2,
+                    "total_tokens": 3,
+                    "prompt_tokens_details": {"cached_tokens": 1},
+                    "completion_tokens_details": {"reasoning_tokens": 0},
+                    "cost": 0.5,
+                    "credits_remaining": 9.5,
+                },
+            ),
+        )
+    )
     done = make_client().chat("hi")
     assert (done.text, done.model, done.meta.request_id) == ("yo", "gpt-4.1-2025-04-14", "req-1")
     assert done.meta.cost_micros_usd == 123456789012345678  # exact: never through float
     assert done.meta.rate_limit is not None
-    assert (done.meta.rate_limit.remaining_requests, done.meta.rate_limit.limit_tokens) == (59, 1000)
+    assert (done.meta.rate_limit.remaining_requests, done.meta.rate_limit.limit_tokens) == (
+        59,
+        1000,
+    )
     assert done.usage is not None and done.usage.cached_tokens == 1 and done.usage.cost == 0.5
     assert done.usage.credits_remaining == 9.5
 
@@ -219,8 +286,10 @@ def test_cost_absent_is_none_not_zero(make_client: MakeClient) -> None:
 
 def test_list_content_answers_are_kept(make_client: MakeClient, recorder: Recorder) -> None:
     body = completion_body()
-    body["choices"][0]["message"]["content"] = [{"type": "image", "image": "https://x/i.png"},
-                                                {"type": "text", "text": "here"}]
+    body["choices"][0]["message"]["content"] = [
+        {"type": "image", "image": "https://x/i.png"},
+        {"type": "text", "text": "here"},
+    ]
     recorder.script.append(httpx.Response(200, json=body))
     done = make_client().chat("draw")
     assert done.text == "here" and isinstance(done.message.content, list)
@@ -230,16 +299,18 @@ def test_list_content_answers_are_kept(make_client: MakeClient, recorder: Record
     "response",
     [httpx.Response(200, content=b"{not json"), httpx.Response(200, json={"object": "x"})],
 )
-def test_malformed_answers(make_client: MakeClient, recorder: Recorder,
-                           response: httpx.Response) -> None:
+def test_malformed_answers(
+    make_client: MakeClient, recorder: Recorder, response: httpx.Response
+) -> None:
     recorder.script += [response] * 3
     with pytest.raises(E.MalformedResponseError):
         make_client(max_retries=0).chat("hi")
 
 
 def test_error_body_with_200_status(make_client: MakeClient, recorder: Recorder) -> None:
-    recorder.script.append(httpx.Response(200, json={"error": {"message": "nope",
-                                                               "code": "invalid_api_key"}}))
+    recorder.script.append(
+        httpx.Response(200, json={"error": {"message": "nope", "code": "invalid_api_key"}})
+    )
     with pytest.raises(E.AuthenticationError):
         make_client().chat("hi")
 
@@ -247,8 +318,9 @@ def test_error_body_with_200_status(make_client: MakeClient, recorder: Recorder)
 # --- retries --------------------------------------------------------------------------------
 
 
-def test_retries_429_then_succeeds_honouring_retry_after(make_client: MakeClient,
-                                                         recorder: Recorder) -> None:
+def test_retries_429_then_succeeds_honouring_retry_after(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     recorder.script += [err(429, "rate_limit_exceeded", **{"Retry-After": "1.5"}), err(502)]
     done = make_client().chat("hi")
     assert done.text == "hi" and len(recorder.requests) == 3
@@ -258,8 +330,9 @@ def test_retries_429_then_succeeds_honouring_retry_after(make_client: MakeClient
 
 
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 404, 422])
-def test_never_retries_client_errors(make_client: MakeClient, recorder: Recorder,
-                                     status: int) -> None:
+def test_never_retries_client_errors(
+    make_client: MakeClient, recorder: Recorder, status: int
+) -> None:
     recorder.script.append(err(status))
     with pytest.raises(E.APIError) as info:
         make_client(fallback_models=["claude-haiku-4-5"]).chat("hi")
@@ -274,8 +347,9 @@ def test_retry_count_is_bounded(make_client: MakeClient, recorder: Recorder) -> 
     assert len(recorder.requests) == 4
 
 
-def test_connection_errors_are_typed_and_retried(make_client: MakeClient,
-                                                 recorder: Recorder) -> None:
+def test_connection_errors_are_typed_and_retried(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     def boom(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
@@ -293,20 +367,25 @@ def test_connection_errors_are_typed_and_retried(make_client: MakeClient,
 # --- fallbacks ------------------------------------------------------------------------------
 
 
-def test_fallback_chain_reports_who_answered_and_who_failed(make_client: MakeClient,
-                                                            recorder: Recorder) -> None:
-    recorder.script += [err(503, message="No available channels for model old"),
-                        err(429, "quota_exceeded"), err(429, "quota_exceeded"),
-                        err(429, "quota_exceeded"),
-                        lambda r: httpx.Response(200, json=completion_body(model="m3"))]
+def test_fallback_chain_reports_who_answered_and_who_failed(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
+    recorder.script += [
+        err(503, message="No available channels for model old"),
+        err(429, "quota_exceeded"),
+        err(429, "quota_exceeded"),
+        err(429, "quota_exceeded"),
+        lambda r: httpx.Response(200, json=completion_body(model="m3")),
+    ]
     done = make_client(model="old", fallback_models=["m2", "m3"]).chat("hi")
     assert [b["model"] for b in recorder.bodies()] == ["old", "m2", "m2", "m2", "m3"]
     assert done.model == "m3" and done.meta.requested_model == "m3"
     assert done.meta.failed_models == ["old", "m2", "m2", "m2"]
 
 
-def test_all_failing_raises_one_error_with_every_attempt(make_client: MakeClient,
-                                                          recorder: Recorder) -> None:
+def test_all_failing_raises_one_error_with_every_attempt(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     recorder.script += [err(503)] * 2
     with pytest.raises(E.AllModelsFailedError) as info:
         make_client(model="a", fallback_models=["b"], max_retries=0).chat("hi")
@@ -351,34 +430,66 @@ class Log(StreamHandler):
         self.events.append(("error", type(error).__name__))
 
 
-USAGE = {"id": "c1", "model": "gpt-4.1", "choices": [],
-         "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3}}
+USAGE = {
+    "id": "c1",
+    "model": "gpt-4.1",
+    "choices": [],
+    "usage": {"prompt_tokens": 1, "completion_tokens": 2, "total_tokens": 3},
+}
 
 
-def test_stream_yields_content_only_and_calls_handlers_in_order(make_client: MakeClient,
-                                                                recorder: Recorder) -> None:
-    recorder.script.append(stream_response(
-        sse(chunk("", role="assistant"), chunk(reasoning_content="hm"), chunk("He"),
-            chunk("llo", tool_calls=[{"id": "t", "function": {"name": "f", "arguments": "{}"}}]),
-            chunk(finish_reason="stop"), USAGE), **{"x-request-id": "r-s"}))
+def test_stream_yields_content_only_and_calls_handlers_in_order(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
+    recorder.script.append(
+        stream_response(
+            sse(
+                chunk("", role="assistant"),
+                chunk(reasoning_content="hm"),
+                chunk("He"),
+                chunk(
+                    "llo", tool_calls=[{"id": "t", "function": {"name": "f", "arguments": "{}"}}]
+                ),
+                chunk(finish_reason="stop"),
+                USAGE,
+            ),
+            **{"x-request-id": "r-s"},
+        )
+    )
     log = Log()
     stream = make_client().stream("hi", handlers=[log])
     texts = [c.text for c in stream]
     assert texts == ["", "He", "llo", "", ""]  # no empty role-only chunk
     done = stream.completion()
-    assert (done.text, done.message.reasoning_content, done.finish_reason) == ("Hello", "hm", "stop")
+    assert (done.text, done.message.reasoning_content, done.finish_reason) == (
+        "Hello",
+        "hm",
+        "stop",
+    )
     assert done.meta.request_id == "r-s" and stream.model == "gpt-4.1"
-    assert log.events == [("start", "gpt-4.1"), ("reasoning", "hm"), ("token", "He"),
-                          ("token", "llo"), ("tool", 0), ("usage", 3), ("end", "Hello")]
+    assert log.events == [
+        ("start", "gpt-4.1"),
+        ("reasoning", "hm"),
+        ("token", "He"),
+        ("token", "llo"),
+        ("tool", 0),
+        ("usage", 3),
+        ("end", "Hello"),
+    ]
 
 
-def test_stream_falls_back_while_nothing_reached_the_caller(make_client: MakeClient,
-                                                            recorder: Recorder) -> None:
+def test_stream_falls_back_while_nothing_reached_the_caller(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     recorder.script += [
         err(429, "rate_limit_exceeded"),
-        stream_response(sse(chunk("", role="assistant"),
-                            {"error": {"message": "upstream died", "code": "upstream_unavailable"}},
-                            done=False)),
+        stream_response(
+            sse(
+                chunk("", role="assistant"),
+                {"error": {"message": "upstream died", "code": "upstream_unavailable"}},
+                done=False,
+            )
+        ),
         stream_response(sse(chunk("", role="assistant", model="c"), chunk("ok", model="c"))),
     ]
     log = Log()
@@ -392,9 +503,15 @@ def test_stream_falls_back_while_nothing_reached_the_caller(make_client: MakeCli
 
 
 def test_no_fallback_after_the_first_token(make_client: MakeClient, recorder: Recorder) -> None:
-    recorder.script.append(stream_response(sse(
-        chunk("partial"), {"error": {"message": "died", "code": "upstream_unavailable"}},
-        done=False)))
+    recorder.script.append(
+        stream_response(
+            sse(
+                chunk("partial"),
+                {"error": {"message": "died", "code": "upstream_unavailable"}},
+                done=False,
+            )
+        )
+    )
     log = Log()
     stream = make_client(model="a", fallback_models=["b"]).stream("hi", handlers=[log])
     got = []
@@ -405,15 +522,17 @@ def test_no_fallback_after_the_first_token(make_client: MakeClient, recorder: Re
     assert log.events[-1] == ("error", "ServerError")
 
 
-def test_dropped_connection_mid_stream_is_interrupted(make_client: MakeClient,
-                                                     recorder: Recorder) -> None:
+def test_dropped_connection_mid_stream_is_interrupted(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     class Broken(httpx.SyncByteStream):
         def __iter__(self) -> Any:
             yield sse(chunk("first"), done=False)
             raise httpx.RemoteProtocolError("peer closed connection")
 
-    recorder.script.append(httpx.Response(200, headers={"content-type": "text/event-stream"},
-                                          stream=Broken()))
+    recorder.script.append(
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Broken())
+    )
     stream = make_client(fallback_models=["b"]).stream("hi")
     assert next(stream).text == "first"
     with pytest.raises(E.StreamInterruptedError):
@@ -427,16 +546,18 @@ def test_drop_before_first_token_falls_back(make_client: MakeClient, recorder: R
             yield b'data: {"choices":[{"index":0,"delta":{"role":"assistant"}}]}\n\n'
             raise httpx.RemoteProtocolError("peer closed connection")
 
-    recorder.script += [httpx.Response(200, headers={"content-type": "text/event-stream"},
-                                       stream=Broken()),
-                        stream_response(sse(chunk("fine", model="b")))]
+    recorder.script += [
+        httpx.Response(200, headers={"content-type": "text/event-stream"}, stream=Broken()),
+        stream_response(sse(chunk("fine", model="b"))),
+    ]
     stream = make_client(model="a", fallback_models=["b"], max_retries=0).stream("hi")
     assert stream.completion().text == "fine"
     assert isinstance(stream.meta.attempts[0].error, E.APIConnectionError)
 
 
-def test_breaking_out_early_closes_the_response(make_client: MakeClient,
-                                                recorder: Recorder) -> None:
+def test_breaking_out_early_closes_the_response(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     recorder.script.append(stream_response(sse(*(chunk(str(i)) for i in range(50)))))
     with make_client().stream("hi") as stream:
         for c in stream:
@@ -445,15 +566,19 @@ def test_breaking_out_early_closes_the_response(make_client: MakeClient,
     assert recorder.responses[0].is_closed
 
 
-def test_stream_json_answer_when_backend_ignores_stream(make_client: MakeClient,
-                                                        recorder: Recorder) -> None:
+def test_stream_json_answer_when_backend_ignores_stream(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     recorder.script.append(httpx.Response(200, json=completion_body("whole")))
     assert make_client().stream("hi").completion().text == "whole"
 
 
 def test_stream_without_done_and_empty_stream(make_client: MakeClient, recorder: Recorder) -> None:
-    recorder.script += [stream_response(sse(chunk("a"), done=False)),
-                        stream_response(b": nothing\n\n"), stream_response(b"")]
+    recorder.script += [
+        stream_response(sse(chunk("a"), done=False)),
+        stream_response(b": nothing\n\n"),
+        stream_response(b""),
+    ]
     assert make_client().stream("hi").completion().text == "a"
     with pytest.raises(E.MalformedResponseError):
         make_client(max_retries=0).stream("hi").completion()
@@ -465,13 +590,28 @@ def test_stream_without_done_and_empty_stream(make_client: MakeClient, recorder:
 
 
 def test_models_merge_the_capability_table(make_client: MakeClient, recorder: Recorder) -> None:
-    recorder.script.append(httpx.Response(200, json={"object": "list", "data": [
-        {"id": "gpt-4.1", "object": "model", "owned_by": "openai",
-         "supported_endpoint_types": ["openai"]},
-        {"id": "mystery-1", "object": "model"}]}))
+    recorder.script.append(
+        httpx.Response(
+            200,
+            json={
+                "object": "list",
+                "data": [
+                    {
+                        "id": "gpt-4.1",
+                        "object": "model",
+                        "owned_by": "openai",
+                        "supported_endpoint_types": ["openai"],
+                    },
+                    {"id": "mystery-1", "object": "model"},
+                ],
+            },
+        )
+    )
     models = make_client().list_models()
     assert [(m.id, m.known, m.context_window, m.vision) for m in models] == [
-        ("gpt-4.1", True, 1_047_576, True), ("mystery-1", False, 32_768, False)]
+        ("gpt-4.1", True, 1_047_576, True),
+        ("mystery-1", False, 32_768, False),
+    ]
     assert models[0].owned_by == "openai"
     recorder.script.append(httpx.Response(404, text="404 page not found"))
     assert make_client().list_models() == []
@@ -479,12 +619,25 @@ def test_models_merge_the_capability_table(make_client: MakeClient, recorder: Re
 
 def test_balance_and_quote(make_client: MakeClient, recorder: Recorder) -> None:
     recorder.script += [
-        httpx.Response(200, json={"account_balance_micros_usd": 5_000_000,
-                                  "available_balance_micros_usd": 4_250_000,
-                                  "api_key": {"unlimited": False}, "as_of": "2026-11-21"}),
-        httpx.Response(200, json={"object": "cost_estimate", "currency": "USD",
-                                  "estimate_kind": "upper_bound", "estimated_cost_micros_usd": 12,
-                                  "may_exceed_estimate": False}),
+        httpx.Response(
+            200,
+            json={
+                "account_balance_micros_usd": 5_000_000,
+                "available_balance_micros_usd": 4_250_000,
+                "api_key": {"unlimited": False},
+                "as_of": "2026-11-21",
+            },
+        ),
+        httpx.Response(
+            200,
+            json={
+                "object": "cost_estimate",
+                "currency": "USD",
+                "estimate_kind": "upper_bound",
+                "estimated_cost_micros_usd": 12,
+                "may_exceed_estimate": False,
+            },
+        ),
     ]
     client = make_client()
     assert client.balance().available_usd == 4.25
@@ -492,8 +645,9 @@ def test_balance_and_quote(make_client: MakeClient, recorder: Recorder) -> None:
     assert recorder.requests[1].headers["x-aisa-cost-mode"] == "quote"
 
 
-def test_compare_models_runs_concurrently_and_keeps_errors(make_client: MakeClient,
-                                                           recorder: Recorder) -> None:
+def test_compare_models_runs_concurrently_and_keeps_errors(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         model = json.loads(request.content)["model"]
         if model == "bad":
@@ -503,33 +657,48 @@ def test_compare_models_runs_concurrently_and_keeps_errors(make_client: MakeClie
     recorder.script += [answer] * 3
     results = make_client().compare_models("hi", ["a", "bad", "c"])
     assert [(r.model, r.ok, r.text, r.error_type) for r in results] == [
-        ("a", True, "from a", None), ("bad", False, None, "AuthenticationError"),
-        ("c", True, "from c", None)]
+        ("a", True, "from a", None),
+        ("bad", False, None, "AuthenticationError"),
+        ("c", True, "from c", None),
+    ]
 
 
-def test_gemini_native_route_with_legacy_fallback(make_client: MakeClient,
-                                                  recorder: Recorder) -> None:
-    recorder.script += [httpx.Response(404, text="404 page not found"),
-                        httpx.Response(200, json={"candidates": []})]
+def test_gemini_native_route_with_legacy_fallback(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
+    recorder.script += [
+        httpx.Response(404, text="404 page not found"),
+        httpx.Response(200, json={"candidates": []}),
+    ]
     assert make_client().generate_content("gemini-2.5-flash", "hi") == {"candidates": []}
     assert [r.url.path for r in recorder.requests] == [
         "/v1beta/models/gemini-2.5-flash:generateContent",
-        "/v1/models/gemini-2.5-flash:generateContent"]
+        "/v1/models/gemini-2.5-flash:generateContent",
+    ]
     assert recorder.bodies()[0] == {"contents": [{"role": "user", "parts": [{"text": "hi"}]}]}
 
 
 # --- the key never shows --------------------------------------------------------------------
 
 
-def test_key_absent_from_repr_errors_logs_and_pickles(make_client: MakeClient, recorder: Recorder,
-                                                      caplog: pytest.LogCaptureFixture) -> None:
+def test_key_absent_from_repr_errors_logs_and_pickles(
+    make_client: MakeClient, recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.DEBUG)
     client = make_client()
     recorder.script.append(err(401, "invalid_api_key", message=f"key {KEY} is revoked"))
     with pytest.raises(E.AuthenticationError) as info:
         client.chat("hi")
-    texts = [repr(client), str(client), repr(client.settings), repr(client.settings.api_key),
-             str(info.value), repr(info.value), info.value.body or "", caplog.text]
+    texts = [
+        repr(client),
+        str(client),
+        repr(client.settings),
+        repr(client.settings.api_key),
+        str(info.value),
+        repr(info.value),
+        info.value.body or "",
+        caplog.text,
+    ]
     for text in texts:
         assert KEY not in text
     clone = pickle.loads(pickle.dumps(client))
@@ -541,16 +710,23 @@ def test_key_absent_from_repr_errors_logs_and_pickles(make_client: MakeClient, r
 
 
 async def test_async_client_behaves_the_same(recorder: Recorder) -> None:
-    recorder.script += [err(503), stream_response(sse(chunk("", role="assistant"), chunk("a"),
-                                                      chunk("b"), USAGE))]
+    recorder.script += [
+        err(503),
+        stream_response(sse(chunk("", role="assistant"), chunk("a"), chunk("b"), USAGE)),
+    ]
     log = Log()
 
     class AsyncLog(StreamHandler):
         async def on_token(self, text: str) -> None:
             log.events.append(("async-token", text))
 
-    client = AsyncAISAClient(api_key=KEY, model="a", fallback_models=["b"], max_retries=0,
-                             transport=httpx.MockTransport(recorder))
+    client = AsyncAISAClient(
+        api_key=KEY,
+        model="a",
+        fallback_models=["b"],
+        max_retries=0,
+        transport=httpx.MockTransport(recorder),
+    )
     stream = client.stream("hi", handlers=[log, AsyncLog()])
     texts = [c.text async for c in stream]
     assert texts == ["a", "b", ""]

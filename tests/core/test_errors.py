@@ -70,8 +70,9 @@ def test_status_and_code_map_to_class(status: int, code: str | None, cls: type) 
         ('{"error": {"type": "only_type"}}', '{"error": {"type": "only_type"}}', None, None),
     ],
 )
-def test_every_documented_body_shape(body: str | bytes, message: str, code: str | None,
-                                     request_id: str | None) -> None:
+def test_every_documented_body_shape(
+    body: str | bytes, message: str, code: str | None, request_id: str | None
+) -> None:
     assert parse_error_body(body) == (message, code, request_id)
 
 
@@ -92,7 +93,9 @@ def test_no_available_channels_is_unknown_model_with_hint() -> None:
 
 
 def test_context_overflow_recognised_by_message() -> None:
-    err = error_from_response(400, {}, '{"error":{"message":"This model\'s maximum context length is 8192"}}')
+    err = error_from_response(
+        400, {}, '{"error":{"message":"This model\'s maximum context length is 8192"}}'
+    )
     assert isinstance(err, E.ContextWindowExceededError)
 
 
@@ -153,12 +156,19 @@ def test_body_is_capped() -> None:
 
 
 def test_errors_pickle_with_their_facts() -> None:
-    err = error_from_response(429, {"retry-after": "3"}, '{"error":{"message":"m","code":"quota_exceeded"}}',
-                              model="gpt-4.1")
+    err = error_from_response(
+        429,
+        {"retry-after": "3"},
+        '{"error":{"message":"m","code":"quota_exceeded"}}',
+        model="gpt-4.1",
+    )
     again = pickle.loads(pickle.dumps(err))
     assert type(again) is E.RateLimitError
     assert (again.code, again.retry_after, again.model, str(again)) == (
-        "quota_exceeded", 3.0, "gpt-4.1", str(err)
+        "quota_exceeded",
+        3.0,
+        "gpt-4.1",
+        str(err),
     )
 
 
@@ -176,3 +186,51 @@ def test_all_models_failed_holds_every_attempt() -> None:
 def test_value_error_compatibility_for_local_mistakes() -> None:
     assert issubclass(E.ConfigurationError, ValueError)
     assert issubclass(E.InvalidInputError, ValueError)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["error", "message", "code", "type", "request_id", "detail", "status", "x"]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    body=st.one_of(
+        st.binary(max_size=200),
+        st.text(max_size=200),
+        _json_values.map(lambda v: __import__("json").dumps(v)),
+    ),
+    status=st.integers(min_value=100, max_value=599),
+)
+def test_no_body_makes_the_parser_raise_anything_but_a_typed_error(
+    body: str | bytes, status: int
+) -> None:
+    message, code, request_id = parse_error_body(body)
+    assert isinstance(message, str) and message
+    err = error_from_response(status, {"retry-after": "x"}, body)
+    assert isinstance(err, E.AISAError)
+    assert isinstance(str(err), str)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.dictionaries(
+        st.sampled_from(["error", "message", "code", "choices"]), _json_values, max_size=4
+    )
+)
+def test_in_band_error_parser_total(data: dict[str, object]) -> None:
+    assert isinstance(error_from_body(data), E.AISAError)

@@ -85,8 +85,9 @@ def test_retries_finish_before_fallback_starts() -> None:
 
 
 def test_fail_over_fast_skips_retries_while_a_model_is_left() -> None:
-    plan = AttemptPlan(["a", "b"], RetryPolicy(max_retries=2, initial_delay=0.01),
-                       retry_before_fallback=False)
+    plan = AttemptPlan(
+        ["a", "b"], RetryPolicy(max_retries=2, initial_delay=0.01), retry_before_fallback=False
+    )
     err = E.RateLimitError("x")
     assert walk(plan, [err, err]) == [("a", 0), ("b", 0), ("b", 1)]
 
@@ -98,7 +99,9 @@ def test_exhausted_chain_raises_one_error_with_every_attempt() -> None:
     with pytest.raises(E.AllModelsFailedError) as info:
         plan.after_failure(E.ServerError("down"))
     assert [(a.model, type(a.error)) for a in info.value.attempts] == [
-        ("a", E.RateLimitError), ("b", E.ServerError)]
+        ("a", E.RateLimitError),
+        ("b", E.ServerError),
+    ]
 
 
 def test_non_fallback_error_raises_itself() -> None:
@@ -117,15 +120,20 @@ def test_single_model_raises_the_error_itself_after_retries() -> None:
 
 
 def test_total_wait_is_bounded() -> None:
-    plan = AttemptPlan(["a", "b"], RetryPolicy(max_retries=10, initial_delay=4, max_delay=4,
-                                               jitter=0, max_total_wait=10))
+    plan = AttemptPlan(
+        ["a", "b"],
+        RetryPolicy(max_retries=10, initial_delay=4, max_delay=4, jitter=0, max_total_wait=10),
+    )
     err = E.ServerError("x")
     steps = walk(plan, [err, err, err])
     assert steps == [("a", 0), ("a", 1), ("a", 2), ("b", 0)]  # 4 + 4 = 8; a third 4 would pass 10
 
 
 def test_custom_fallback_rule() -> None:
-    plan = AttemptPlan(["a", "b"], RetryPolicy(max_retries=0),
-                       fallback_on=lambda e: isinstance(e, E.BadRequestError))
+    plan = AttemptPlan(
+        ["a", "b"],
+        RetryPolicy(max_retries=0),
+        fallback_on=lambda e: isinstance(e, E.BadRequestError),
+    )
     plan.first()
     assert plan.after_failure(E.BadRequestError("x")).model == "b"

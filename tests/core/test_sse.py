@@ -65,13 +65,20 @@ def _stream_bytes(texts: list[str], nl: bytes) -> bytes:
 
 @settings(max_examples=200, deadline=None)
 @given(
-    texts=st.lists(st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=30),
-                   min_size=1, max_size=8),
+    texts=st.lists(
+        st.text(
+            alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=8,
+    ),
     nl=st.sampled_from([b"\n", b"\r", b"\r\n"]),
     cuts=st.lists(st.integers(min_value=0, max_value=400), max_size=12),
 )
-def test_any_split_into_reads_gives_the_same_events(texts: list[str], nl: bytes,
-                                                    cuts: list[int]) -> None:
+def test_any_split_into_reads_gives_the_same_events(
+    texts: list[str], nl: bytes, cuts: list[int]
+) -> None:
     raw = _stream_bytes(texts, nl)
     points = sorted({c % (len(raw) + 1) for c in cuts})
     pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)])]

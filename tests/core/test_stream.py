@@ -30,8 +30,12 @@ def merge(*deltas: dict[str, Any]) -> StreamAccumulator:
     return acc
 
 
-def tc(index: int | None = None, id: str | None = None, name: str | None = None,
-       args: str | None = None) -> dict[str, Any]:
+def tc(
+    index: int | None = None,
+    id: str | None = None,
+    name: str | None = None,
+    args: str | None = None,
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if index is not None:
         out["index"] = index
@@ -49,8 +53,10 @@ def test_done_ends_the_stream() -> None:
 
 def test_in_band_error_raises_typed_error() -> None:
     with pytest.raises(E.ServerError) as info:
-        parse_event(ServerSentEvent('{"error":{"message":"upstream died","code":"upstream_unavailable"}}'),
-                    model="gpt-4.1")
+        parse_event(
+            ServerSentEvent('{"error":{"message":"upstream died","code":"upstream_unavailable"}}'),
+            model="gpt-4.1",
+        )
     assert info.value.model == "gpt-4.1" and info.value.message == "upstream died"
 
 
@@ -67,11 +73,20 @@ def test_malformed_event_raises_malformed() -> None:
 
 
 def test_text_reasoning_and_finish() -> None:
-    acc = merge({"role": "assistant", "content": ""}, {"reasoning_content": "think "},
-                {"reasoning_content": "more"}, {"content": "Hel"}, {"content": "lo"},
-                {"finish_reason": "stop"})
+    acc = merge(
+        {"role": "assistant", "content": ""},
+        {"reasoning_content": "think "},
+        {"reasoning_content": "more"},
+        {"content": "Hel"},
+        {"content": "lo"},
+        {"finish_reason": "stop"},
+    )
     done = acc.completion()
-    assert (done.text, done.message.reasoning_content, done.finish_reason) == ("Hello", "think more", "stop")
+    assert (done.text, done.message.reasoning_content, done.finish_reason) == (
+        "Hello",
+        "think more",
+        "stop",
+    )
     assert done.tool_calls == []
 
 
@@ -102,8 +117,10 @@ def test_missing_index_continues_last_call_or_starts_new_on_new_id() -> None:
 
 
 def test_name_repeated_in_every_delta_is_not_doubled() -> None:
-    acc = merge({"tool_calls": [tc(0, "a", "lookup", '{"k":')]},
-                {"tool_calls": [tc(0, "a", "lookup", '"v"}')]})
+    acc = merge(
+        {"tool_calls": [tc(0, "a", "lookup", '{"k":')]},
+        {"tool_calls": [tc(0, "a", "lookup", '"v"}')]},
+    )
     (call,) = acc.completion().tool_calls
     assert (call.name, call.parsed_arguments()) == ("lookup", {"k": "v"})
 
@@ -117,8 +134,12 @@ def test_resolved_index_is_written_back_for_callers() -> None:
 
 
 def test_provider_extras_on_tool_calls_are_kept() -> None:
-    extra = {"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"},
-             "extra_content": {"google": {"thought_signature": "sig"}}}
+    extra = {
+        "index": 0,
+        "id": "a",
+        "function": {"name": "f", "arguments": "{}"},
+        "extra_content": {"google": {"thought_signature": "sig"}},
+    }
     acc = merge({"tool_calls": [extra]})
     (call,) = acc.completion().tool_calls
     assert call.model_extra == {"extra_content": {"google": {"thought_signature": "sig"}}}
@@ -127,9 +148,21 @@ def test_provider_extras_on_tool_calls_are_kept() -> None:
 def test_usage_from_a_chunk_with_empty_choices() -> None:
     acc = StreamAccumulator()
     acc.add(parsed(chunk("hi")))
-    acc.add(parsed({"id": "c1", "model": "gpt-4.1", "choices": [],
-                    "usage": {"prompt_tokens": 4, "completion_tokens": 1, "total_tokens": 5,
-                              "cost": 0.0002}}))
+    acc.add(
+        parsed(
+            {
+                "id": "c1",
+                "model": "gpt-4.1",
+                "choices": [],
+                "usage": {
+                    "prompt_tokens": 4,
+                    "completion_tokens": 1,
+                    "total_tokens": 5,
+                    "cost": 0.0002,
+                },
+            }
+        )
+    )
     usage = acc.completion().usage
     assert usage is not None and (usage.total_tokens, usage.cost) == (5, 0.0002)
 
@@ -137,7 +170,9 @@ def test_usage_from_a_chunk_with_empty_choices() -> None:
 def test_events_for_handlers_in_order() -> None:
     acc = StreamAccumulator()
     events: list[tuple[str, Any]] = []
-    acc.add(parsed(chunk("a", reasoning_content="r", tool_calls=[tc(None, "x", "f", "{}")])), events)
+    acc.add(
+        parsed(chunk("a", reasoning_content="r", tool_calls=[tc(None, "x", "f", "{}")])), events
+    )
     assert [name for name, _ in events] == ["reasoning", "token", "tool_call_delta"]
     assert events[2][1].index == 0
 
@@ -157,13 +192,19 @@ def test_too_many_tool_calls_is_an_error() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(
-    calls=st.lists(st.tuples(st.sampled_from(["f", "g", "h"]),
-                             st.dictionaries(st.sampled_from("abc"), st.integers(), max_size=3)),
-                   min_size=1, max_size=4),
+    calls=st.lists(
+        st.tuples(
+            st.sampled_from(["f", "g", "h"]),
+            st.dictionaries(st.sampled_from("abc"), st.integers(), max_size=3),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
     sizes=st.lists(st.integers(min_value=1, max_value=7), min_size=1, max_size=5),
 )
-def test_any_fragmentation_reassembles_every_call(calls: list[tuple[str, dict[str, int]]],
-                                                  sizes: list[int]) -> None:
+def test_any_fragmentation_reassembles_every_call(
+    calls: list[tuple[str, dict[str, int]]], sizes: list[int]
+) -> None:
     acc = StreamAccumulator()
     for i, (name, args) in enumerate(calls):
         text = json.dumps(args)
@@ -171,7 +212,7 @@ def test_any_fragmentation_reassembles_every_call(calls: list[tuple[str, dict[st
         pos, k = 0, 0
         while pos < len(text):
             step = sizes[k % len(sizes)]
-            acc.add(parsed(chunk(tool_calls=[tc(i, args=text[pos:pos + step])])))
+            acc.add(parsed(chunk(tool_calls=[tc(i, args=text[pos : pos + step])])))
             pos, k = pos + step, k + 1
     got = [(c.name, c.parsed_arguments()) for c in acc.completion().tool_calls]
     assert got == calls
