@@ -152,18 +152,17 @@ def _stream(
     started = time.perf_counter()
     out = sys.stdout
     with client.stream(messages, **options) as stream:
-        for chunk in stream:
-            if as_json:
-                out.write(chunk.model_dump_json(exclude_none=True) + "\n")
-            elif chunk.text:
-                out.write(chunk.text)
-            out.flush()
+        try:
+            for chunk in stream:
+                out.write(chunk.model_dump_json(exclude_none=True) + "\n" if as_json else chunk.text)
+                out.flush()
+        finally:
+            if not as_json:
+                out.write("\n")  # end the answer's line, also when an error follows it
         completion = stream.completion()
     if completion.meta.latency_s is None:
         completion.meta.latency_s = time.perf_counter() - started
-    if not as_json:
-        out.write("\n")
-        _print_tool_calls(completion)
+    _print_tool_calls(completion) if not as_json else None
     return completion
 
 

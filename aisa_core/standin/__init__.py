@@ -33,8 +33,8 @@ Default answers (nothing scripted)
     small ``max_tokens`` cuts the text to that many words with ``finish_reason:
     "length"``. Usage estimates tokens as ceil(chars/4) and prices them from an
     illustrative table (``usage.cost`` in USD, ``X-AISA-Customer-Cost-Micros-USD``).
-    Model ids starting with ``unknown-`` or ``retired-`` get AIsa's 503 "No available
-    channels". ``X-AISA-Cost-Mode: quote`` returns a cost estimate without answering.
+    Model ids starting with ``unknown-``, ``retired-`` or ``aisa/`` (the gateway does not
+    strip that prefix; clients must) get AIsa's 503 "No available channels". ``X-AISA-Cost-Mode: quote`` returns a cost estimate without answering.
 
 Scripting (thread-safe; call from the test while clients run)
     ``enqueue_text(text, model=None)``, ``enqueue_tool_call(name, arguments,

@@ -119,7 +119,7 @@ def greeting(model: str, user_text: str, images: int) -> str:
 
 def default_reasoning(user_text: str) -> str:
     snippet = " ".join(user_text.split())[:80]
-    return f"The user wrote: {snippet}. A short, direct reply fits best."
+    return f'The user wrote "{snippet}". A short, direct reply fits best.'
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:

@@ -45,7 +45,9 @@ def _is_int(value: Any) -> bool:
 
 
 def _default_unknown(model: str) -> bool:
-    return model.startswith(("unknown-", "retired-"))
+    # "aisa/" is a client-side namespace (OpenClaw's); the gateway does not strip it, so a
+    # client that forgets to is caught here just as it would be against the real service.
+    return model.startswith(("unknown-", "retired-", "aisa/"))
 
 
 class _Request:
@@ -68,10 +70,12 @@ class StandInApp(Scripting):
     """An offline AIsa gateway (ASGI 3). :class:`StandIn` serves one over loopback HTTP.
 
     ``unknown_models``: ids answered with 503 "No available channels" (a collection or a
-    predicate; default: ids starting with ``unknown-`` or ``retired-``). ``reasoning_models``:
-    extra ids that answer with ``reasoning_content`` besides those ending in ``-thinking``.
-    ``models``: the ``/v1/models`` catalog. ``record_limit``: requests kept for inspection.
-    ``created``: fixed ``created`` timestamp for reproducible bodies (default: the clock).
+    predicate; default: ids starting with ``unknown-``, ``retired-`` or ``aisa/``).
+    ``reasoning_models``: extra ids that answer with ``reasoning_content`` besides those
+    ending in ``-thinking``. ``models``: the ``/v1/models`` catalog. ``record_limit``:
+    requests kept for inspection (oldest dropped first; None keeps all). ``created``: a
+    fixed ``created`` timestamp for reproducible bodies (default: the clock).
+    ``balance_micros_usd``/``key_limit_micros_usd``: what ``/v1/credits/balance`` starts from.
     """
 
     def __init__(
@@ -176,14 +180,10 @@ class StandInApp(Scripting):
         return None
 
     def _body(self, req: _Request, *required: str) -> dict[str, Any] | Reply:
+        if req.json is None:
+            return self._error(req, 400, "json_parse_error", "The request body is not JSON.")
         if not isinstance(req.json, dict):
-            if req.json is None and req.body.strip():
-                return self._error(
-                    req, 400, "json_parse_error", "The request body is not valid JSON."
-                )
-            return self._error(
-                req, 400, "invalid_request", "The request body must be a JSON object."
-            )
+            return self._error(req, 400, "invalid_request", "The body must be a JSON object.")
         for name in required:
             if req.json.get(name) in (None, ""):
                 return self._error(req, 400, "missing_parameter", f"Missing parameter: {name}")

@@ -98,10 +98,10 @@ class Scripting:
     @property
     def last_request(self) -> RecordedRequest:
         """The most recent request; LookupError if there was none."""
-        recorded = self._state.requests
-        if not recorded:
+        recorded = self._state.last_request()
+        if recorded is None:
             raise LookupError("the stand-in has not received a request yet")
-        return recorded[-1]
+        return recorded
 
     @property
     def pending(self) -> int:

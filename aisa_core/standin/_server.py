@@ -46,9 +46,12 @@ class _Quiet(logging.Filter):
 
 
 def _quiet_uvicorn() -> None:
-    logger = logging.getLogger("uvicorn.error")
-    if not any(isinstance(f, _Quiet) for f in logger.filters):
-        logger.addFilter(_Quiet())
+    # uvicorn's httptools protocol logs access lines whenever "uvicorn.access" has a
+    # handler (pytest attaches some), whatever access_log says; the filter covers that too.
+    for name in ("uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _Quiet) for f in logger.filters):
+            logger.addFilter(_Quiet())
 
 
 def _bind(host: str, port: int) -> socket.socket:

@@ -83,6 +83,10 @@ class ScriptState:
         with self._lock:
             return list(self._records)
 
+    def last_request(self) -> RecordedRequest | None:
+        with self._lock:
+            return self._records[-1] if self._records else None
+
     @property
     def spent_micros(self) -> int:
         with self._lock:

@@ -16,9 +16,11 @@ from aisa_core import (
     AISAClient,
     AsyncAISAClient,
     StreamHandler,
-    errors as E,
     image_part,
     user,
+)
+from aisa_core import (
+    errors as E,
 )
 from tests.core.helpers import KEY, Recorder, chunk, completion_body, sse
 

@@ -219,7 +219,7 @@ _json_values = st.recursive(
 def test_no_body_makes_the_parser_raise_anything_but_a_typed_error(
     body: str | bytes, status: int
 ) -> None:
-    message, code, request_id = parse_error_body(body)
+    message, _code, _request_id = parse_error_body(body)
     assert isinstance(message, str) and message
     err = error_from_response(status, {"retry-after": "x"}, body)
     assert isinstance(err, E.AISAError)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aisa_core._chunks import ChunkReader
-from aisa_core._sse import SSEDecoder, ServerSentEvent
+from aisa_core._sse import ServerSentEvent, SSEDecoder
 from aisa_core.errors import MalformedResponseError
-
-import pytest
 
 
 def decode(*reads: bytes) -> list[ServerSentEvent]:
@@ -81,7 +80,7 @@ def test_any_split_into_reads_gives_the_same_events(
 ) -> None:
     raw = _stream_bytes(texts, nl)
     points = sorted({c % (len(raw) + 1) for c in cuts})
-    pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)])]
+    pieces = [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
     assert decode(*pieces) == decode(raw) == [ServerSentEvent(t) for t in texts]
 
 

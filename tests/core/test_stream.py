@@ -13,7 +13,6 @@ from aisa_core import errors as E
 from aisa_core._sse import ServerSentEvent
 from aisa_core._stream import StreamAccumulator, parse_event
 from aisa_core.types import ChatCompletionChunk
-
 from tests.core.helpers import chunk
 
 

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from aisa_core import AISAClient, AsyncAISAClient, errors as E
+from aisa_core import AISAClient, AsyncAISAClient
+from aisa_core import errors as E
 
 pytestmark = [pytest.mark.live, pytest.mark.enable_socket]
 
