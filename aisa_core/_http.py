@@ -85,6 +85,11 @@ def map_transport_errors(*, model: str | None, streaming: bool = False) -> Itera
     except AISAError:
         raise
     except httpx.TimeoutException as exc:
+        if streaming:
+            raise StreamInterruptedError(
+                f"stream stalled: no data within the read timeout ({type(exc).__name__})",
+                model=model,
+            ) from exc
         raise APITimeoutError(f"request timed out ({type(exc).__name__})", model=model) from exc
     except (httpx.TransportError, httpx.StreamError) as exc:
         text = str(exc) or type(exc).__name__

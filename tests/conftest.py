@@ -18,16 +18,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     skip_live = pytest.mark.skip(reason="live test: set AISA_API_KEY to run against AIsa")
     skip_soak = pytest.mark.skip(reason="long soak test: run with --soak")
     for item in items:
-        if "live" in item.keywords and not LIVE_KEY:
+        if item.get_closest_marker("live") and not LIVE_KEY:
             item.add_marker(skip_live)
-        if "soak" in item.keywords and not config.getoption("--soak"):
+        if item.get_closest_marker("soak") and not config.getoption("--soak"):
             item.add_marker(skip_soak)
 
 
 @pytest.fixture(autouse=True)
 def _clean_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Offline tests never see a real key or base URL from the developer's shell."""
-    if "live" in request.keywords:
+    if request.node.get_closest_marker("live"):
         return
     for name in ("AISA_API_KEY", "AISA_BASE_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
