@@ -22,7 +22,7 @@ from ._config import API_KEY_ENV
 from .capabilities import capabilities
 from .content import image_part, system, text_part, user
 from .errors import ConfigurationError, InvalidInputError
-from .types import ChatCompletion
+from .types import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["balance", "chat", "compare", "models", "quote", "standin", "vision"]
 
@@ -154,7 +154,7 @@ def _stream(
     with client.stream(messages, **options) as stream:
         try:
             for chunk in stream:
-                out.write(chunk.model_dump_json(exclude_none=True) + "\n" if as_json else chunk.text)
+                out.write(_json_line(chunk) if as_json else chunk.text)
                 out.flush()
         finally:
             if not as_json:
@@ -162,8 +162,13 @@ def _stream(
         completion = stream.completion()
     if completion.meta.latency_s is None:
         completion.meta.latency_s = time.perf_counter() - started
-    _print_tool_calls(completion) if not as_json else None
+    if not as_json:
+        _print_tool_calls(completion)
     return completion
+
+
+def _json_line(chunk: ChatCompletionChunk) -> str:
+    return chunk.model_dump_json(exclude_none=True) + "\n"
 
 
 def _print_answer(completion: ChatCompletion) -> None:

@@ -231,10 +231,15 @@ def adapters(tour: Tour) -> None:
 
 
 def _langchain(base_url: str, key: str, prompt: str) -> str:
+    from pydantic import SecretStr
+
     from langchain_aisa import ChatAISA
 
-    llm = ChatAISA(model=MODEL, api_key=key, base_url=base_url, max_tokens=60)
-    return str(llm.invoke(prompt).content)
+    llm = ChatAISA(model=MODEL, api_key=SecretStr(key), base_url=base_url, max_tokens=60)
+    try:
+        return str(llm.invoke(prompt).content)
+    finally:
+        llm.close()
 
 
 def _llama_index(base_url: str, key: str, prompt: str) -> str:
@@ -243,7 +248,10 @@ def _llama_index(base_url: str, key: str, prompt: str) -> str:
     from llama_index_aisa import AISA
 
     llm = AISA(model=MODEL, api_key=key, base_url=base_url, max_tokens=60)
-    return str(llm.chat([ChatMessage(role="user", content=prompt)]).message.content)
+    try:
+        return str(llm.chat([ChatMessage(role="user", content=prompt)]).message.content)
+    finally:
+        llm.close()
 
 
 STEPS: tuple[tuple[str, Callable[[Tour], None]], ...] = (

@@ -1,83 +1,122 @@
 """An offline stand-in for the AIsa gateway, for tests, demos, notebooks and CI.
 
-:class:`StandIn` runs a real HTTP server on ``127.0.0.1`` that speaks AIsa's
-OpenAI-compatible protocol: ``POST /v1/chat/completions`` (JSON and SSE streaming,
-tools, structured output, reasoning models), ``GET /v1/models[/{id}]``,
-``GET /v1/credits/balance``, ``POST /v1/embeddings`` and Gemini's
-``POST /v1beta/models/{model}:generateContent``. Any client that can talk to AIsa
-can talk to it: point it at :attr:`StandIn.base_url` with any key except
-``sk-aisa-invalid`` (:attr:`StandIn.api_key` is ``sk-aisa-standin``).
-
-Usage::
+:class:`StandIn` runs a real HTTP server on ``127.0.0.1`` (a free port, a background
+thread) that speaks AIsa's OpenAI-compatible protocol, so any client that can talk to
+AIsa can talk to it. Point the client at :attr:`StandIn.base_url` with any API key
+except ``sk-aisa-invalid`` (:attr:`StandIn.api_key` is ``sk-aisa-standin``)::
 
     from aisa_core.standin import Fault, StandIn
 
-    with StandIn() as gateway:                  # free port, background thread
-        gateway.enqueue_text("Paris.")         # the next chat answer, exactly
-        gateway.enqueue_fault(Fault(status=429, retry_after=1))
-        ...                                    # run your client against gateway.base_url
+    with StandIn() as gateway:
+        gateway.enqueue_fault(Fault(status=429, retry_after=1))  # first call: rate limited
+        gateway.enqueue_text("Paris.")                           # the retry: this answer
+        run_my_chain(base_url=gateway.base_url, api_key=gateway.api_key)
+        assert [r.path for r in gateway.requests] == ["/v1/chat/completions"] * 2
         assert gateway.last_request.json["model"] == "gpt-4.1"
 
-From pytest, the ``aisa_standin`` fixture gives a running stand-in, reset for each test.
-From a shell: ``python -m aisa_core.standin --port 8000``.
+It works from sync code and from inside a running event loop (``async with StandIn()``
+too). In pytest, use the ``aisa_standin`` fixture: a running stand-in, reset for every
+test (with pytest-socket, allow loopback: ``--allow-hosts=127.0.0.1``). From a shell,
+``python -m aisa_core.standin --port 8000`` serves until Ctrl-C.
+
+Routes
+    ``POST /v1/chat/completions`` (JSON or SSE), ``GET /v1/models``,
+    ``GET /v1/models/{id}``, ``GET /v1/credits/balance``, ``POST /v1/embeddings``
+    (deterministic 64-dimensional pseudo-embeddings; ``dimensions`` and
+    ``encoding_format: base64`` honoured) and Gemini's
+    ``POST /v1beta/models/{model}:generateContent`` (also under ``/v1/models/``). Anything
+    else is a plain-text ``404 page not found``. Without ``Authorization: Bearer <key>``
+    a route answers 401 ``missing_api_key``.
 
 Default answers (nothing scripted)
-    Deterministic and derived from the request, so chains can run end to end:
-    ``"Hello from the AIsa stand-in (<model>). You said: <last user text>"`` (plus
-    ``"I see N images."`` for image parts). If tools are offered and the user spoke
-    last, it calls a tool (the one ``tool_choice`` names, else one whose name the user
-    mentions, else the first) with arguments generated to validate against the tool's
-    JSON schema; after a tool result it answers ``"The tool returned: <result>"``, so
-    agent loops end. ``response_format`` ``json_object``/``json_schema`` gives valid
-    JSON (schema-conforming). Ids ending in ``-thinking`` add ``reasoning_content``. A
-    small ``max_tokens`` cuts the text to that many words with ``finish_reason:
-    "length"``. Usage estimates tokens as ceil(chars/4) and prices them from an
-    illustrative table (``usage.cost`` in USD, ``X-AISA-Customer-Cost-Micros-USD``).
-    Model ids starting with ``unknown-``, ``retired-`` or ``aisa/`` (the gateway does not
-    strip that prefix; clients must) get AIsa's 503 "No available channels". ``X-AISA-Cost-Mode: quote`` returns a cost estimate without answering.
+    Deterministic, derived from the request, so chains run end to end:
 
-Scripting (thread-safe; call from the test while clients run)
-    ``enqueue_text(text, model=None)``, ``enqueue_tool_call(name, arguments,
-    model=None, call_id=None)``, ``enqueue_tool_calls([(name, arguments), ...])`` and
-    ``enqueue_fault(fault, model=None)`` queue entries consumed in order, one per
-    request; with ``model=`` only a request for that model id consumes it. Answers
-    are consumed by chat and ``generateContent``; faults by any request naming the
-    model. ``fail_model(model, fault, times=None)`` fails every request for a model
-    (``times`` limits it; ``heal_model`` ends it). ``set_reasoning(model, text)`` sets
-    reasoning text. Inspect ``requests`` / ``last_request`` (:class:`RecordedRequest`:
-    method, path, headers, json, body, query), ``pending`` and ``spent_micros_usd``;
-    ``reset()`` forgets everything.
+    - Text: ``"Hello from the AIsa stand-in (<model>). You said: <last user text>"``
+      (first 200 characters), plus ``" I see N images."`` for image parts.
+    - Tools: when ``tools`` are offered and the user spoke last, a tool call (the tool
+      the user names, else the first) with arguments that validate against its JSON
+      schema, borrowing words and numbers from the user's text. After a tool result the
+      answer is ``"The tool returned: <result>"``, so agent loops end. A ``tool_choice``
+      naming a function, or ``"required"``, always calls; ``"none"`` never does.
+    - ``response_format``: ``json_object`` gives ``{"answer": <text>}``, ``json_schema``
+      a JSON instance of the schema.
+    - Models whose id ends in ``-thinking`` add ``reasoning_content`` (streamed first).
+    - ``max_tokens`` smaller than the answer cuts it to that many words with
+      ``finish_reason: "length"``.
+    - ``usage`` counts ceil(chars/4) tokens and ``usage.cost`` prices them in USD from
+      an illustrative table; non-streaming answers also carry
+      ``X-AISA-Customer-Cost-Micros-USD``. The spend shows in ``/v1/credits/balance``.
+    - Model ids starting with ``unknown-``, ``retired-`` or ``aisa/`` (the gateway does
+      not strip that prefix; clients must) get 503 "No available channels for model
+      ... under group default" (``provider_unavailable``).
+    - ``X-AISA-Cost-Mode: quote`` returns a ``cost_estimate`` and runs nothing.
+
+    Streams are ``data: {json}`` events separated by blank lines, opened by a
+    ``: keep-alive`` comment and a ``{"role": "assistant", "content": ""}`` delta;
+    text comes a word per chunk, tool calls as ``index``-keyed argument fragments; then
+    a finish chunk, a ``choices: []`` usage chunk if ``stream_options.include_usage``,
+    and ``data: [DONE]``.
+
+Scripting (thread-safe; script from the test while clients run)
+    ``enqueue_text(text, *, model=None)``, ``enqueue_tool_call(name, arguments, *,
+    model=None, call_id=None)``, ``enqueue_tool_calls([(name, arguments), ...], *,
+    model=None)`` and ``enqueue_fault(fault, *, model=None)`` queue entries that are
+    consumed in order, at most one per request; an entry with ``model=`` waits for a
+    request for that model id. A scripted text is returned exactly (``max_tokens`` and
+    ``response_format`` do not alter it). Answers are consumed by chat completions and
+    ``generateContent``; faults by any request that names the model (chat, embeddings,
+    ``generateContent``). ``fail_model(model, fault, times=None)`` hits every request
+    for a model (or the next ``times``) ahead of the queue, and still lets a queued
+    answer through when the fault only alters a 200; ``heal_model(model)`` ends it.
+    ``set_reasoning(model, text)`` sets the reasoning text (``None``: every reasoning
+    model), turning reasoning on for that model. Inspect ``requests`` /
+    ``last_request`` (:class:`RecordedRequest`: method, path, query, lower-cased
+    headers, parsed ``json``, raw ``body``), ``pending`` and ``spent_micros_usd``;
+    ``reset()`` forgets all of it and restarts the ids.
 
 Fault injection
-    A :class:`Fault` with ``status`` answers that HTTP error with AIsa's error body in
-    one of its shapes (``body_style``: ``"object"`` ``{"error": {type, code, message,
-    request_id}}``, ``"string"`` ``{"error": "msg"}``, ``"top_code"`` ``{"error":
-    {"message"}, "code": ...}``, ``"text"`` a plain-text body such as ``404 page not
-    found``); code and message default per status (429 ``rate_limit_exceeded``, 503
-    ``provider_unavailable``...); ``retry_after`` sends ``Retry-After``. Without a
-    status a fault alters a 200 answer: ``error_after_chunks=N`` streams N content
-    chunks then an in-band ``data: {"error": {...}}`` event and stops without
-    ``[DONE]`` (non-streaming: a 200 body ``{"error": {...}}``); ``drop_after_chunks=N``
-    closes the connection after N chunks (non-streaming: halfway through the body);
-    ``malformed`` sends invalid JSON (one broken ``data:`` line in a stream);
-    ``delay`` waits before answering and ``chunk_delay`` between stream events.
+    A :class:`Fault` with a ``status`` answers that HTTP error with an AIsa error body
+    in the shape ``body_style`` picks: ``"object"`` ``{"error": {"type", "code",
+    "message", "request_id"}}``, ``"string"`` ``{"error": "<message>"}``,
+    ``"top_code"`` ``{"error": {"message"}, "code"}``, or ``"text"``, a plain-text body
+    such as ``404 page not found``. ``code`` and ``message`` default per status (429
+    ``rate_limit_exceeded``, 401 ``invalid_api_key``, 402
+    ``insufficient_wallet_balance``, 503 ``provider_unavailable``...); ``retry_after``
+    sends ``Retry-After``. A fault without a status alters a 200 answer instead:
 
-    Across processes, send the header ``x-standin-fault: <spec>`` with a request; the
-    spec is :meth:`Fault.parse` syntax, e.g. ``"status=429;retry_after=1"``, ``"503"``,
-    ``"error_after_chunks=2"``, ``"drop_after_chunks=3"``, ``"malformed"``
-    (``Fault.spec()`` writes it). It wins over scripted faults, on any route.
+    - ``error_after_chunks=N``: N content chunks, then an in-band
+      ``data: {"error": {"message", "type", "code"}}`` event and the end of the stream,
+      without a finish chunk or ``[DONE]`` (not streaming: a 200 body ``{"error": ...}``);
+    - ``drop_after_chunks=N``: N content chunks, then the connection is closed
+      mid-body (not streaming: half the body), so the client sees an incomplete
+      response;
+    - ``malformed=True``: invalid JSON (in a stream, one broken ``data:`` line right
+      after the role chunk);
+    - ``delay`` seconds before answering, ``chunk_delay`` seconds between events.
+
+    Another process can ask for a fault per request with the header
+    ``x-standin-fault: <spec>`` in :meth:`Fault.parse` syntax (``Fault.spec()`` writes
+    it): ``"status=429;retry_after=1"``, ``"503"``, ``"error_after_chunks=2"``,
+    ``"drop_after_chunks=3"``, ``"malformed"``, ``"status=404;body_style=text"``. The
+    header beats scripted faults and works on every route.
+
+:class:`StandInApp` is the plain ASGI 3 application behind the server (the same
+scripting API), for mounting elsewhere or calling through ``httpx.ASGITransport``; a
+dropped connection is signalled to the server by raising ``DeliberateDropError``.
 """
 
 from ._app import INVALID_API_KEY, STANDIN_API_KEY, StandInApp
 from ._faults import FAULT_HEADER, BodyStyle, Fault
 from ._server import StandIn
 from ._state import RecordedRequest
+from ._wire import DeliberateDropError
 
 __all__ = [
     "FAULT_HEADER",
     "INVALID_API_KEY",
     "STANDIN_API_KEY",
     "BodyStyle",
+    "DeliberateDropError",
     "Fault",
     "RecordedRequest",
     "StandIn",

@@ -16,10 +16,13 @@ from typing import Any
 from ._catalog import cost_micros, tokens
 from ._schema import example_instance
 
+# One encoder for the process: json.dumps() with any option builds a new one per call.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
 
 def dumps(value: Any) -> str:
     """Compact JSON, as the hot path wants it."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _encode(value)
 
 
 _PIECES = re.compile(r"(?<=\S)(?=\s)")
@@ -132,7 +135,8 @@ def prompt_tokens(body: dict[str, Any]) -> int:
         text, count = content_text(message.get("content"))
         chars += len(text) + 4
         images += count
-        for call in message.get("tool_calls") or ():
+        calls = message.get("tool_calls")
+        for call in calls if isinstance(calls, list) else ():
             if isinstance(call, dict) and isinstance(call.get("function"), dict):
                 chars += len(str(call["function"].get("arguments", ""))) + 8
     tools = body.get("tools")
@@ -150,6 +154,12 @@ def max_tokens_of(body: dict[str, Any]) -> int | None:
             raise RequestError(400, "invalid_request", f"{key} must be a positive integer")
         return value
     return None
+
+
+def check_request(body: dict[str, Any]) -> None:
+    """Refuse (RequestError) what the gateway would, before anything scripted is consumed."""
+    max_tokens_of(body)
+    _functions(body)
 
 
 def _functions(body: dict[str, Any]) -> list[tuple[str, Any]]:
@@ -318,13 +328,15 @@ def stream_parts(
     prefix = f'data: {head},"choices":[{{"index":0,"delta":'.encode()
 
     def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        end = b'"' + finish.encode() + b'"' if finish else b"null"
-        return (
-            prefix + dumps(delta).encode() + b',"logprobs":null,"finish_reason":' + end + b"}]}\n\n"
-        )
+        return raw(dumps(delta), finish)
 
-    body = [event({"reasoning_content": p}) for p in pieces(answer.reasoning or "")]
-    body += [event({"content": p}) for p in pieces(answer.content or "")]
+    def raw(delta: str, finish: str | None = None) -> bytes:
+        end = b'"' + finish.encode() + b'"' if finish else b"null"
+        return prefix + delta.encode() + b',"logprobs":null,"finish_reason":' + end + b"}]}\n\n"
+
+    # Text deltas are the bulk of a stream: splice the encoded piece into a template.
+    body = [raw('{"reasoning_content":' + _encode(p) + "}") for p in pieces(answer.reasoning or "")]
+    body += [raw('{"content":' + _encode(p) + "}") for p in pieces(answer.content or "")]
     for index, call in enumerate(answer.tool_calls):
         opening = {"index": index, "id": call.id, "type": "function"}
         opening["function"] = {"name": call.name, "arguments": ""}

@@ -62,7 +62,7 @@ class _Request:
         self.request_id = request_id
         self.json: Any = None
         if body:
-            with contextlib.suppress(ValueError):
+            with contextlib.suppress(ValueError, RecursionError):
                 self.json = json.loads(body)
 
 
@@ -73,7 +73,8 @@ class StandInApp(Scripting):
     predicate; default: ids starting with ``unknown-``, ``retired-`` or ``aisa/``).
     ``reasoning_models``: extra ids that answer with ``reasoning_content`` besides those
     ending in ``-thinking``. ``models``: the ``/v1/models`` catalog. ``record_limit``:
-    requests kept for inspection (oldest dropped first; None keeps all). ``created``: a
+    requests kept for inspection, 1000 by default so a long benchmark cannot hoard memory
+    (the oldest go first; None keeps all). ``created``: a
     fixed ``created`` timestamp for reproducible bodies (default: the clock).
     ``balance_micros_usd``/``key_limit_micros_usd``: what ``/v1/credits/balance`` starts from.
     """
@@ -84,7 +85,7 @@ class StandInApp(Scripting):
         unknown_models: Collection[str] | Callable[[str], bool] | None = None,
         reasoning_models: Iterable[str] = (),
         models: Iterable[str] | None = None,
-        record_limit: int | None = 10_000,
+        record_limit: int | None = 1000,
         created: int | None = None,
         balance_micros_usd: int = 100_000_000,
         key_limit_micros_usd: int = 50_000_000,
@@ -120,6 +121,10 @@ class StandInApp(Scripting):
                 reply = self._route(request)
             except answers.RequestError as exc:
                 reply = self._error(request, exc.status, exc.code, exc.message)
+            except RecursionError:  # JSON nested deeper than the answer builders recurse
+                reply = self._error(
+                    request, 400, "invalid_request", "The body is nested too deeply."
+                )
             await _send_reply(send, receive, reply, request.request_id.encode())
         elif scope["type"] == "lifespan":
             while True:
@@ -258,6 +263,7 @@ class StandInApp(Scripting):
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
+        answers.check_request(body)
         prompt = answers.prompt_tokens(body)
         if req.headers.get("x-aisa-cost-mode", "").lower() == "quote":
             return self._quote(body, model, prompt, fault)

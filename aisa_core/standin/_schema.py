@@ -18,7 +18,13 @@ def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-_MAX_DEPTH = 12
+# Past _SHALLOW nesting levels, optional things (extra items, optional properties,
+# nullable branches) are left out so recursive schemas end; _MAX_DEPTH is the hard stop.
+_SHALLOW = 6
+_MAX_DEPTH = 16
+# Bounds on the work one instance may take, whatever the schema asks for.
+_MAX_COUNT = 10_000
+_BUDGET = 50_000
 _WORD = re.compile(r"[^\W\d_][\w'-]*")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _STOPWORDS = _words(
@@ -76,8 +82,13 @@ class _Builder:
         self.word = pick_word(user_text)
         self.numbers = [float(n) for n in _NUMBER.findall(user_text)]
         self.next_number = 0
+        self.highest = 0.0  # of the numbers generated so far
+        self.budget = _BUDGET
 
     def build(self, schema: Any, name: str, depth: int, variant: int) -> Any:
+        self.budget -= 1
+        if self.budget < 0 or depth > 4 * _MAX_DEPTH:
+            return None  # an absurd schema gets an invalid value rather than a hung server
         if not isinstance(schema, Mapping):
             return self._string({}, name, variant)  # `true` or a non-schema: anything goes
         if "$ref" in schema:
@@ -93,6 +104,9 @@ class _Builder:
         narrowed = self._narrowed(schema, depth)
         if narrowed is not None:
             return self.build(narrowed, name, depth + 1, variant)
+        return self._typed(schema, name, depth, variant)
+
+    def _typed(self, schema: Mapping[str, Any], name: str, depth: int, variant: int) -> Any:
         kind = _type_of(schema)
         if kind == "object":
             return self._object(schema, depth)
@@ -136,7 +150,7 @@ class _Builder:
         non_null = [o for o in options if not any(o is n for n in nulls)]
         if not non_null:
             return options[0]
-        if depth >= _MAX_DEPTH and nulls:
+        if depth >= _SHALLOW and nulls:
             return nulls[0]  # stop a recursive schema where it allows it
         return non_null[0]
 
@@ -166,19 +180,23 @@ class _Builder:
         return merged
 
     def _enum(self, options: list[Any], variant: int) -> Any:
-        if variant == 0:
-            lowered = self.text.lower()
-            for option in options:
-                if isinstance(option, str) and option and option.lower() in lowered:
-                    return option
-        return options[variant % len(options)]
+        lowered = self.text.lower()
+        start = next(
+            (
+                index
+                for index, option in enumerate(options)
+                if isinstance(option, str) and option and option.lower() in lowered
+            ),
+            0,
+        )
+        return options[(start + variant) % len(options)]  # variants differ (uniqueItems)
 
     def _object(self, schema: Mapping[str, Any], depth: int) -> dict[str, Any]:
         properties = schema.get("properties")
         if not isinstance(properties, Mapping):
             properties = {}
         required = [r for r in schema.get("required") or () if isinstance(r, str)]
-        names = required or (list(properties) if depth < _MAX_DEPTH else [])
+        names = required or (list(properties) if depth < _SHALLOW else [])
         return {n: self.build(properties.get(n, {}), n, depth + 1, 0) for n in names}
 
     def _array(self, schema: Mapping[str, Any], name: str, depth: int) -> list[Any]:
@@ -189,7 +207,7 @@ class _Builder:
         prefix = prefix if isinstance(prefix, list) else []
         min_items = _int(schema.get("minItems"), 0)
         max_items = _opt_int(schema.get("maxItems"))
-        count = max(min_items, len(prefix), 0 if depth >= _MAX_DEPTH else 1)
+        count = max(min_items, len(prefix), 0 if depth >= _SHALLOW else 1)
         if max_items is not None:
             count = min(count, max_items)
         singular = name[:-1] if name.endswith("s") else name
@@ -200,12 +218,16 @@ class _Builder:
         return result
 
     def _number(self, schema: Mapping[str, Any], integer: bool, variant: int) -> int | float:
-        if self.next_number < len(self.numbers):
+        if variant:
+            value = self.highest + 1  # unlike every earlier one (uniqueItems)
+        elif self.next_number < len(self.numbers):
             value = self.numbers[self.next_number]
             self.next_number += 1
         else:
-            value = 1.0 + variant
-        return _bounded(value, schema, integer)
+            value = 1.0
+        result = _bounded(value, schema, integer)
+        self.highest = max(self.highest, result)
+        return result
 
     def _string(self, schema: Mapping[str, Any], name: str, variant: int) -> str:
         fmt = schema.get("format")
@@ -245,15 +267,15 @@ def _int(value: Any, default: int) -> int:
 
 
 def _opt_int(value: Any) -> int | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return int(value)
+    """A count or length keyword (None if unusable), clamped to 0.._MAX_COUNT."""
+    number = _num(value)
+    return None if number is None else max(0, min(int(number), _MAX_COUNT))
 
 
 def _num(value: Any) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    return float(value)
+    return float(value) if math.isfinite(value) else None
 
 
 def _bounded(value: float, schema: Mapping[str, Any], integer: bool) -> int | float:
@@ -261,6 +283,8 @@ def _bounded(value: float, schema: Mapping[str, Any], integer: bool) -> int | fl
     low, high = _num(schema.get("minimum")), _num(schema.get("maximum"))
     ex_low, ex_high = _num(schema.get("exclusiveMinimum")), _num(schema.get("exclusiveMaximum"))
     step = _num(schema.get("multipleOf"))
+    if step is not None and step <= 0:
+        step = None  # invalid in JSON Schema; ignore rather than divide by zero
     if integer:
         value = float(round(value))
         step = max(1.0, step or 1.0)

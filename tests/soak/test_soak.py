@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from aisa_core import AsyncAISAClient, RateLimiter, RetryPolicy, errors as E
+from aisa_core import AsyncAISAClient, RateLimiter, RetryPolicy
+from aisa_core import errors as E
 from aisa_core.standin import Fault, StandIn
 
 
