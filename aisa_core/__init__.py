@@ -11,7 +11,8 @@ retries, fallback chains, models, balance, cost quotes, ``compare_models``), the
 stand-in gateway in ``aisa_core.standin``.
 """
 
-from ._async_client import AsyncAISAClient, AsyncChatStream
+from typing import TYPE_CHECKING, Any
+
 from ._base import __version__
 from ._client import AISAClient, ChatStream
 from ._config import DEFAULT_BASE_URL, Secret, Timeouts
@@ -68,6 +69,19 @@ from .types import (
     ToolCallDelta,
     Usage,
 )
+
+if TYPE_CHECKING:
+    from ._async_client import AsyncAISAClient, AsyncChatStream
+
+
+def __getattr__(name: str) -> Any:
+    # The async client (and asyncio) load on first use: `import aisa_core` stays cheap.
+    if name in ("AsyncAISAClient", "AsyncChatStream"):
+        from . import _async_client
+
+        return getattr(_async_client, name)
+    raise AttributeError(f"module 'aisa_core' has no attribute {name!r}")
+
 
 __all__ = [
     "DEFAULT_BASE_URL",

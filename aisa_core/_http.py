@@ -10,16 +10,18 @@ the same machine (see ``bench/``). We keep httpx's API (``httpx.AsyncClient``, e
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import weakref
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from ._config import Timeouts
 from .errors import AISAError, APIConnectionError, APITimeoutError, StreamInterruptedError
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = [
     "AiohttpTransport",
@@ -127,6 +129,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         weakref.finalize(self, _close_all, self._sessions)
 
     def _session(self) -> Any:
+        import asyncio
+
         import aiohttp
 
         loop = asyncio.get_running_loop()
@@ -172,6 +176,8 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        import asyncio
+
         with contextlib.suppress(RuntimeError):
             loop = asyncio.get_running_loop()
             session = self._sessions.pop(loop, None)
@@ -212,6 +218,8 @@ def _force_close(session: Any) -> None:
 @contextlib.contextmanager
 def _map_aiohttp_errors() -> Iterator[None]:
     """aiohttp's failures as the httpx exceptions the rest of the client understands."""
+    import asyncio
+
     import aiohttp
 
     try:

@@ -9,15 +9,17 @@ two thin shells, and waiters are woken in arrival order.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    import asyncio
 
 __all__ = ["TIERS", "RateLimiter"]
 
@@ -137,6 +139,8 @@ class RateLimiter:
     @contextlib.asynccontextmanager
     async def aslot(self) -> AsyncIterator[None]:
         """Hold one request slot (async); cancellation while waiting gives the turn on."""
+        import asyncio
+
         wait = self.reserve()
         if wait:
             await asyncio.sleep(wait)

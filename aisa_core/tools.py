@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, get_type_hints
 
-from pydantic import BaseModel, TypeAdapter, create_model
+from pydantic import BaseModel
 
 from .errors import InvalidInputError
 
@@ -74,6 +74,8 @@ def _from_model(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def _from_function(fn: Callable[..., Any]) -> dict[str, Any]:
+    from pydantic import TypeAdapter, create_model  # only when a function is turned into a tool
+
     signature = inspect.signature(fn)
     hints = get_type_hints(fn)
     fields: dict[str, Any] = {}

@@ -36,7 +36,7 @@ __all__ = [
 
 
 class _Open(BaseModel):
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
+    model_config = ConfigDict(extra="allow", populate_by_name=True, defer_build=True)
 
 
 class FunctionCall(_Open):
@@ -135,7 +135,7 @@ class RateLimit(_Open):
 class ResponseMeta(BaseModel):
     """What the HTTP exchange told us beyond the body."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     request_id: str | None = None
     cost_micros_usd: int | None = None
@@ -297,7 +297,7 @@ class CostQuote(_Open):
 class CompareResult(BaseModel):
     """One model's outcome in ``compare_models``: the text and numbers, or the error."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     model: str
     ok: bool
