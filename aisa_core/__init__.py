@@ -15,7 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 from ._base import __version__
 from ._client import AISAClient, ChatStream
-from ._config import DEFAULT_BASE_URL, Secret, Timeouts
+from ._config import (
+    DEFAULT_BASE_URL,
+    Secret,
+    Timeouts,
+    normalize_base_url,
+    normalize_model,
+    resolve_api_key,
+    resolve_base_url,
+)
 from ._retry import AttemptPlan, RetryPolicy, default_fallback_on
 from .callbacks import PrintHandler, StreamHandler
 from .capabilities import capabilities
@@ -137,7 +145,11 @@ __all__ = [
     "default_fallback_on",
     "file_part",
     "image_part",
+    "normalize_base_url",
+    "normalize_model",
     "normalize_tool_choice",
+    "resolve_api_key",
+    "resolve_base_url",
     "system",
     "text_part",
     "to_response_format",

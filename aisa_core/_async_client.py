@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import inspect
 import json
+import threading
 import time
 from collections.abc import (
     AsyncGenerator,
@@ -76,6 +77,7 @@ class AsyncAISAClient:
         self._prefer_aiohttp = prefer_aiohttp
         self._http: httpx.AsyncClient | None = http_client
         self._owns_http = http_client is None
+        self._http_lock = threading.Lock()
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
     @property
@@ -84,11 +86,17 @@ class AsyncAISAClient:
 
     @property
     def http(self) -> httpx.AsyncClient:
-        if self._http is None:
-            self._http = async_client(
-                self._settings.timeouts, self._transport, prefer_aiohttp=self._prefer_aiohttp
-            )
-        return self._http
+        http = self._http
+        if http is None:
+            with self._http_lock:
+                if self._http is None:
+                    self._http = async_client(
+                        self._settings.timeouts,
+                        self._transport,
+                        prefer_aiohttp=self._prefer_aiohttp,
+                    )
+                http = self._http
+        return http
 
     def __repr__(self) -> str:
         s = self._settings
@@ -99,11 +107,13 @@ class AsyncAISAClient:
         if self._owns_http:
             state["_http"] = None
         state["_sleep"] = None
+        state["_http_lock"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._sleep = asyncio.sleep
+        self._http_lock = threading.Lock()
 
     async def aclose(self) -> None:
         if self._http is not None and self._owns_http:

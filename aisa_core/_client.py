@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -64,6 +65,7 @@ class AISAClient:
         self._transport = transport
         self._http: httpx.Client | None = http_client
         self._owns_http = http_client is None
+        self._http_lock = threading.Lock()
         self._sleep: Callable[[float], None] = time.sleep
 
     @property
@@ -73,9 +75,13 @@ class AISAClient:
     @property
     def http(self) -> httpx.Client:
         """The pooled HTTP client, made on first use (construction never touches the network)."""
-        if self._http is None:
-            self._http = sync_client(self._settings.timeouts, self._transport)
-        return self._http
+        http = self._http
+        if http is None:
+            with self._http_lock:  # two threads' first calls must share one pool
+                if self._http is None:
+                    self._http = sync_client(self._settings.timeouts, self._transport)
+                http = self._http
+        return http
 
     def __repr__(self) -> str:
         s = self._settings
@@ -86,11 +92,18 @@ class AISAClient:
         if self._owns_http:
             state["_http"] = None
         state["_sleep"] = None
+        state["_http_lock"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
         self._sleep = time.sleep
+        self._http_lock = threading.Lock()
+
+    def __del__(self) -> None:
+        # Like the OpenAI SDK: a dropped client closes the pool it owns.
+        with contextlib.suppress(Exception):
+            self.close()
 
     def close(self) -> None:
         if self._http is not None and self._owns_http:

@@ -205,14 +205,24 @@ def _force_close(session: Any) -> None:
         for proto, _ in conns:
             transport = proto.transport
             if transport is not None:
-                sock = transport.get_extra_info("socket")
                 with contextlib.suppress(Exception):
-                    transport.abort()
-                if sock is not None:
-                    with contextlib.suppress(Exception):
-                        sock.close()
+                    transport.abort()  # works while the loop is alive
+                _drop_socket(transport)
     with contextlib.suppress(Exception):
         connector._close()
+
+
+def _drop_socket(transport: Any) -> None:
+    """On a closed loop ``abort()`` cannot run; close the socket itself so nothing leaks.
+
+    asyncio's public ``get_extra_info("socket")`` is a wrapper without ``close()``, so this
+    reaches the selector transport's own socket (present on CPython 3.10 to 3.13)."""
+    sock = getattr(transport, "_sock", None)
+    if sock is not None:
+        with contextlib.suppress(Exception):
+            sock.close()
+        with contextlib.suppress(Exception):
+            transport._sock = None
 
 
 @contextlib.contextmanager

@@ -39,6 +39,11 @@ def parse_event(event: ServerSentEvent, *, model: str | None = None) -> ChatComp
     data = event.data
     if data.strip() == DONE:
         return None
+    if '"error"' not in data:  # the common case: one pass from JSON text to the model
+        try:
+            return ChatCompletionChunk.model_validate_json(data)
+        except ValidationError:
+            pass  # fall through for the precise error below
     try:
         raw: Any = json.loads(data)
     except ValueError as exc:

@@ -117,13 +117,26 @@ def normalize_tool_choice(choice: Any, tools: Sequence[Mapping[str, Any]] | None
             raise InvalidInputError(f"tool_choice names {choice!r}, which is not among {names}")
         return {"type": "function", "function": {"name": choice}}
     if isinstance(choice, Mapping):
-        name = (choice.get("function") or {}).get("name") or choice.get("name")
-        if name is not None and name not in names:
-            raise InvalidInputError(f"tool_choice names {name!r}, which is not among {names}")
-        return (
-            dict(choice) if "type" in choice else {"type": "function", "function": {"name": name}}
-        )
+        return _choice_from_mapping(choice, names)
     raise InvalidInputError(f"tool_choice {choice!r} is not understood")
+
+
+def _choice_from_mapping(choice: Mapping[str, Any], names: list[str]) -> Any:
+    """OpenAI's ``{"type": "function", ...}``, Anthropic's ``{"type": "tool"|"any"|"auto"}``,
+    or a bare ``{"name": ...}``."""
+    kind = choice.get("type")
+    if kind in ("any", "required"):
+        return "required"
+    if kind in ("auto", "none") and "name" not in choice and "function" not in choice:
+        return kind
+    name = (choice.get("function") or {}).get("name") or choice.get("name")
+    if name is None:
+        raise InvalidInputError(f"tool_choice {dict(choice)!r} names no tool")
+    if name not in names:
+        raise InvalidInputError(f"tool_choice names {name!r}, which is not among {names}")
+    if kind == "function" and "function" in choice:
+        return dict(choice)
+    return {"type": "function", "function": {"name": name}}
 
 
 def to_response_format(value: Any, *, strict: bool | None = True) -> dict[str, Any] | None:

@@ -750,3 +750,41 @@ async def test_async_client_behaves_the_same(recorder: Recorder) -> None:
     assert (await client2.chat("y")).text == "hi" and waits == [0.5]
     await client2.aclose()
     await client.aclose()
+
+
+@pytest.mark.parametrize(
+    ("choice", "wire"),
+    [
+        ("auto", "auto"),
+        ("none", "none"),
+        ("any", "required"),
+        (True, "required"),
+        ("f", {"type": "function", "function": {"name": "f"}}),
+        (
+            {"type": "function", "function": {"name": "f"}},
+            {"type": "function", "function": {"name": "f"}},
+        ),
+        ({"type": "tool", "name": "f"}, {"type": "function", "function": {"name": "f"}}),
+        ({"type": "any"}, "required"),
+        ({"type": "auto"}, "auto"),
+        ({"name": "f"}, {"type": "function", "function": {"name": "f"}}),
+    ],
+)
+def test_tool_choice_in_every_form(choice: Any, wire: Any) -> None:
+    from aisa_core import normalize_tool_choice
+
+    tools = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    assert normalize_tool_choice(choice, tools) == wire
+
+
+def test_pool_is_made_once_under_concurrent_first_calls(make_client: MakeClient) -> None:
+    import threading
+
+    client = make_client()
+    pools: list[Any] = []
+    threads = [threading.Thread(target=lambda: pools.append(client.http)) for _ in range(16)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(p) for p in pools}) == 1

@@ -15,8 +15,9 @@ def ask(client: AISAClient, question: str) -> tuple[str, str]:
 
 
 def test_batch_through_a_process_pool(aisa_standin: StandIn) -> None:
-    client = AISAClient(api_key=aisa_standin.api_key, base_url=aisa_standin.base_url,
-                        model="gpt-4.1-mini")
+    client = AISAClient(
+        api_key=aisa_standin.api_key, base_url=aisa_standin.base_url, model="gpt-4.1-mini"
+    )
     client.chat("warm the pool first")  # a live pool must not stop pickling
     questions = [f"question {i}" for i in range(6)]
     context = multiprocessing.get_context("spawn")
