@@ -24,8 +24,15 @@ from langchain_core.runnables import Runnable
 from langchain_core.utils import from_env, secret_from_env
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
 
-from aisa_core import AISAClient, AsyncAISAClient, capabilities, normalize_tool_choice
-from aisa_core._config import normalize_base_url, resolve_api_key
+from aisa_core import (
+    AISAClient,
+    AsyncAISAClient,
+    RateLimiter,
+    capabilities,
+    normalize_base_url,
+    normalize_tool_choice,
+    resolve_api_key,
+)
 
 from ._convert import _convert_messages
 from ._errors import mapped_errors
@@ -122,6 +129,11 @@ class ChatAISA(BaseChatModel):
     http_client: httpx.Client | None = Field(default=None, exclude=True)
     """An ``httpx.Client`` to send through (proxies, custom TLS, test transports)."""
     http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
+    aisa_rate_limiter: RateLimiter | None = Field(default=None, exclude=True)
+    """The core's client-side limit (requests per minute *and* requests in flight, streams
+    held until they end), e.g. ``RateLimiter.tier("starter")``; share one object between
+    models to share one budget. (LangChain's own ``rate_limiter`` still works, but it only
+    spaces out request starts.)"""
 
     _client: AISAClient | None = PrivateAttr(default=None)
     _async_client: AsyncAISAClient | None = PrivateAttr(default=None)
@@ -238,6 +250,7 @@ class ChatAISA(BaseChatModel):
             "default_headers": dict(self.default_headers) if self.default_headers else None,
             "source": _SOURCE,
             "http_client": http_client,
+            "rate_limiter": self.aisa_rate_limiter,
         }
 
     def _core(self) -> AISAClient:

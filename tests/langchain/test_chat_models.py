@@ -385,3 +385,22 @@ def test_model_kwargs_may_carry_request_fields_langchain_also_uses(
     """``metadata`` is both a LangChain field (run metadata) and an OpenAI request field."""
     make_llm(model_kwargs={"metadata": {"team": "search"}}).invoke("hi")
     assert gateway.last_request.json["metadata"] == {"team": "search"}
+
+
+def test_rate_limiter_is_shared_by_the_core_client(aisa_standin: Any) -> None:
+    from aisa_core import RateLimiter
+
+    limiter = RateLimiter(None, 1)
+    llm = ChatAISA(
+        model="gpt-4.1",
+        api_key=aisa_standin.api_key,
+        base_url=aisa_standin.base_url,
+        aisa_rate_limiter=limiter,
+    )
+    stream = llm.stream("hello there")
+    next(stream)
+    assert limiter.in_flight == 1  # the stream holds its slot until it ends
+    for _ in stream:
+        pass
+    assert limiter.in_flight == 0
+    assert "aisa_rate_limiter" not in str(llm.to_json())
