@@ -1,0 +1,24 @@
+"""llama_index_aisa: the AIsa LLM gateway as a LlamaIndex LLM.
+
+>>> from llama_index.core import Settings
+>>> from llama_index_aisa import AISA
+>>> Settings.llm = AISA("claude-sonnet-4-5-20250929", fallback_models=["gpt-4.1"])
+
+``AISA`` is a ``FunctionCallingLLM`` (chat, completion, streaming, tools, structured output,
+agents) built on the shared ``aisa_core`` client; errors are ``aisa_core``'s typed errors.
+``UsageTracker`` adds up tokens and cost over every call LlamaIndex makes.
+"""
+
+from __future__ import annotations
+
+try:
+    import llama_index.core  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the environment
+    raise ImportError(
+        "llama_index_aisa needs LlamaIndex: pip install 'aisa-llm[llama-index]'"
+    ) from exc
+
+from ._usage import UsageTracker
+from .base import AISA, DEFAULT_MODEL
+
+__all__ = ["AISA", "DEFAULT_MODEL", "UsageTracker"]
