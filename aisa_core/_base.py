@@ -76,6 +76,18 @@ def adapt_for_model(payload: dict[str, Any], model: str) -> None:
         for message in payload["messages"]:
             if message.get("role") == "developer":
                 message["role"] = "system"
+    if not model.startswith("gemini"):
+        _drop_gemini_extras(payload["messages"])
+
+
+def _drop_gemini_extras(messages: list[dict[str, Any]]) -> None:
+    """Gemini's thought signatures (``extra_content`` on tool calls) must go back to Gemini,
+    but another model in a fallback chain may reject the unknown field."""
+    for i, message in enumerate(messages):
+        calls = message.get("tool_calls")
+        if calls and any(isinstance(c, dict) and "extra_content" in c for c in calls):
+            stripped = [{k: v for k, v in c.items() if k != "extra_content"} for c in calls]
+            messages[i] = {**message, "tool_calls": stripped}
 
 
 def rate_limit_from(headers: httpx.Headers) -> RateLimit | None:

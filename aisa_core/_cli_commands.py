@@ -66,7 +66,6 @@ def compare(args: argparse.Namespace) -> int:
         raise InvalidInputError("--models is empty", hint="Pass e.g. --models gpt-4.1-mini,grok-4")
     messages = ([system(args.system)] if args.system else []) + [user(args.message)]
     with _client(args) as client:
-        _ = client.http  # open the pool here, not lazily in compare_models' worker threads
         results = client.compare_models(messages, chosen, **_sampling(args))
     if args.json:
         _print_json([r.model_dump(mode="json") for r in results])

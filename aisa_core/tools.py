@@ -139,9 +139,12 @@ def _choice_from_mapping(choice: Mapping[str, Any], names: list[str]) -> Any:
     return {"type": "function", "function": {"name": name}}
 
 
-def to_response_format(value: Any, *, strict: bool | None = True) -> dict[str, Any] | None:
+def to_response_format(value: Any, *, strict: bool | None = None) -> dict[str, Any] | None:
     """``"json_object"``, ``"json"``, a pydantic model class, a JSON schema dict or a full
-    ``response_format`` dict, to the wire shape."""
+    ``response_format`` dict, to the wire shape.
+
+    ``strict`` is left out by default: OpenAI's strict mode rejects ordinary schemas (optional
+    fields, no ``additionalProperties: false``), so asking for it must be deliberate."""
     if value is None:
         return None
     if value in ("json_object", "json"):

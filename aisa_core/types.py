@@ -141,6 +141,8 @@ class ResponseMeta(BaseModel):
     cost_micros_usd: int | None = None
     rate_limit: RateLimit | None = None
     requested_model: str | None = None
+    """The id we asked for in the attempt that succeeded (the chain member); the answer's
+    ``model`` is what the gateway says served it, which may be a dated variant."""
     attempts: tuple[Attempt, ...] = ()
     latency_s: float | None = None
 

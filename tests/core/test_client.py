@@ -788,3 +788,40 @@ def test_pool_is_made_once_under_concurrent_first_calls(make_client: MakeClient)
     for t in threads:
         t.join()
     assert len({id(p) for p in pools}) == 1
+
+
+def test_gemini_extras_reach_gemini_only(make_client: MakeClient, recorder: Recorder) -> None:
+    history = [
+        "weather?",
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "c1",
+                    "type": "function",
+                    "function": {"name": "f", "arguments": "{}"},
+                    "extra_content": {"google": {"thought_signature": "sig"}},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
+    ]
+    recorder.script.append(err(503))
+    make_client(model="gemini-2.5-flash", fallback_models=["gpt-4.1"], max_retries=0).chat(history)
+    to_gemini, to_gpt = (b["messages"][1]["tool_calls"][0] for b in recorder.bodies())
+    assert to_gemini["extra_content"] == {"google": {"thought_signature": "sig"}}
+    assert "extra_content" not in to_gpt
+    assert "extra_content" in history[1]["tool_calls"][0]  # the caller's history is untouched
+
+
+def test_response_format_leaves_strict_out_unless_asked() -> None:
+    from pydantic import BaseModel
+
+    from aisa_core import to_response_format
+
+    class Answer(BaseModel):
+        text: str
+
+    assert "strict" not in to_response_format(Answer)["json_schema"]
+    assert to_response_format(Answer, strict=True)["json_schema"]["strict"] is True
