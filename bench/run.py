@@ -41,6 +41,8 @@ IMPORTS = (
     "import openai",
     "import langchain_aisa",
     "import langchain_openai",
+    "from langchain_aisa import ChatAISA",
+    "from langchain_openai import ChatOpenAI",
     "import llama_index_aisa",
     "import llama_index.llms.openai",
 )

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
 try:
@@ -18,32 +17,31 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "langchain_aisa needs langchain-core: pip install 'aisa-llm[langchain]'"
     ) from exc
 
-from ._errors import (
-    AISAAllModelsFailedError,
-    AISAAPIError,
-    AISAAuthenticationError,
-    AISABadRequestError,
-    AISAConflictError,
-    AISAConnectionError,
-    AISAContentPolicyError,
-    AISAContextOverflowError,
-    AISAInsufficientCreditsError,
-    AISAMalformedResponseError,
-    AISANotFoundError,
-    AISAPermissionDeniedError,
-    AISARateLimitError,
-    AISAServerError,
-    AISAStreamError,
-    AISAStreamInterruptedError,
-    AISATimeoutError,
-    AISAUnknownModelError,
-    AISAUnprocessableEntityError,
-)
-from .chat_models import ChatAISA
-
 if TYPE_CHECKING:
+    from ._errors import (
+        AISAAllModelsFailedError,
+        AISAAPIError,
+        AISAAuthenticationError,
+        AISABadRequestError,
+        AISAConflictError,
+        AISAConnectionError,
+        AISAContentPolicyError,
+        AISAContextOverflowError,
+        AISAInsufficientCreditsError,
+        AISAMalformedResponseError,
+        AISANotFoundError,
+        AISAPermissionDeniedError,
+        AISARateLimitError,
+        AISAServerError,
+        AISAStreamError,
+        AISAStreamInterruptedError,
+        AISATimeoutError,
+        AISAUnknownModelError,
+        AISAUnprocessableEntityError,
+    )
     from .callbacks import AISACallbackHandler, ModelUsage, get_aisa_callback
-    from .router import RouterRunnable  # type: ignore[import-not-found,unused-ignore]
+    from .chat_models import ChatAISA
+    from .router import RouterRunnable
 
 __all__ = [
     "AISAAPIError",
@@ -68,17 +66,15 @@ __all__ = [
     "AISAUnprocessableEntityError",
     "ChatAISA",
     "ModelUsage",
+    "RouterRunnable",
     "get_aisa_callback",
 ]
 
-# RouterRunnable lives in router.py (written separately); imported lazily so that a missing
-# or broken router never breaks ``import langchain_aisa``.
-if find_spec(f"{__name__}.router") is not None:
-    __all__ += ["RouterRunnable"]
-
-# Imported on first use: the callbacks module pulls in LangChain's tracer context, which
-# ``import langchain_aisa`` does not otherwise need (import time is part of the benchmark).
+# Every name loads on first use, as in langchain-core's own packages: ``import langchain_aisa``
+# stays cheap, and ``from langchain_aisa import ChatAISA`` pays only for what it uses.
 _LAZY = {
+    **{name: "_errors" for name in __all__ if name.startswith("AISA") and name.endswith("Error")},
+    "ChatAISA": "chat_models",
     "AISACallbackHandler": "callbacks",
     "ModelUsage": "callbacks",
     "get_aisa_callback": "callbacks",
@@ -93,3 +89,7 @@ def __getattr__(name: str) -> Any:
     value = getattr(import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
