@@ -406,6 +406,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
                     chunks = reader.finish() if data is None else reader.feed(data)
                     for chunk in await self._deliver(chunks):
                         yield chunk
+            await _adrain(raw)
             completion = self.accumulator.completion()
             completion.meta = self.meta
             await self._notify([("end", completion)])
@@ -442,3 +443,13 @@ async def _maybe(result: Any) -> None:
 async def _empty() -> AsyncIterator[bytes]:
     return
     yield b""  # pragma: no cover
+
+
+async def _adrain(raw: AsyncIterator[bytes], limit: int = 65_536) -> None:
+    """See ``_client._drain``: read past ``[DONE]`` so the connection goes back to the pool."""
+    seen = 0
+    with contextlib.suppress(httpx.HTTPError):
+        async for data in raw:
+            seen += len(data)
+            if seen > limit:
+                break

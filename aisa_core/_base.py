@@ -90,9 +90,9 @@ def _drop_gemini_extras(messages: list[dict[str, Any]]) -> None:
             messages[i] = {**message, "tool_calls": stripped}
 
 
-def rate_limit_from(headers: httpx.Headers) -> RateLimit | None:
+def rate_limit_from(headers: Mapping[str, str]) -> RateLimit | None:
     """``X-RateLimit-*`` in OpenAI's scheme (``-limit-requests``) or the other
-    (``-requests-limit``); ``None`` when the gateway sent neither."""
+    (``-requests-limit``); ``None`` when the gateway sent neither. Keys are lower case."""
     found: dict[str, Any] = {}
     for kind in ("requests", "tokens"):
         for what in ("limit", "remaining", "reset"):
@@ -109,20 +109,28 @@ def rate_limit_from(headers: httpx.Headers) -> RateLimit | None:
         return None
 
 
-def cost_micros_from(headers: httpx.Headers) -> int | None:
+def cost_micros_from(raw: str | None) -> int | None:
     """``X-AISA-Customer-Cost-Micros-USD`` as an exact integer (never through float)."""
-    raw = headers.get("x-aisa-customer-cost-micros-usd")
     if raw is None or not raw.strip().isdigit():
         return None
     return int(raw.strip())
 
 
 def meta_from(response: httpx.Response, requested: str) -> ResponseMeta:
-    headers = response.headers
+    """The facts in the headers, read in one pass (httpx looks each name up linearly)."""
+    request_id = cost = None
+    limits: dict[str, str] = {}
+    for key, value in response.headers.multi_items():
+        if key == "x-request-id":
+            request_id = value
+        elif key == "x-aisa-customer-cost-micros-usd":
+            cost = value
+        elif key.startswith("x-ratelimit-"):
+            limits[key] = value
     return ResponseMeta(
-        request_id=headers.get("x-request-id"),
-        cost_micros_usd=cost_micros_from(headers),
-        rate_limit=rate_limit_from(headers),
+        request_id=request_id,
+        cost_micros_usd=cost_micros_from(cost),
+        rate_limit=rate_limit_from(limits) if limits else None,
         requested_model=requested,
     )
 

@@ -411,6 +411,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
                 while not reader.done:
                     data = next(raw, None)
                     yield from self._deliver(reader.finish() if data is None else reader.feed(data))
+            _drain(raw)
             completion = self.accumulator.completion()
             completion.meta = self.meta
             self._notify([("end", completion)])
@@ -458,3 +459,14 @@ def _split(options: dict[str, Any]) -> dict[str, Any]:
 
 def _timeout(value: float | Timeouts | None) -> Any:
     return httpx.USE_CLIENT_DEFAULT if value is None else to_httpx_timeout(Timeouts.of(value))
+
+
+def _drain(raw: Iterator[bytes], limit: int = 65_536) -> None:
+    """Read what follows ``[DONE]`` (usually nothing) so the connection can be reused;
+    without it every sync stream would cost a new connection (and a TLS handshake)."""
+    seen = 0
+    with contextlib.suppress(httpx.HTTPError):
+        for data in raw:
+            seen += len(data)
+            if seen > limit:
+                break

@@ -16,7 +16,7 @@ __all__ = ["MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent"]
 MAX_LINE_BYTES = 4 * 1024 * 1024
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class ServerSentEvent:
     data: str
     event: str = "message"
@@ -30,7 +30,7 @@ class SSEDecoder:
     __slots__ = ("_buffer", "_data", "_event", "_id", "_max", "_pending_cr", "_retry")
 
     def __init__(self, max_line_bytes: int = MAX_LINE_BYTES) -> None:
-        self._buffer = bytearray()
+        self._buffer = b""
         self._pending_cr = False
         self._max = max_line_bytes
         self._data: list[str] = []
@@ -39,44 +39,38 @@ class SSEDecoder:
         self._retry: int | None = None
 
     def feed(self, chunk: bytes) -> list[ServerSentEvent]:
-        events: list[ServerSentEvent] = []
         if not chunk:
-            return events
-        if self._pending_cr and chunk.startswith(b"\n"):
-            chunk = chunk[1:]
-        self._pending_cr = False
-        buffer = self._buffer
-        buffer += chunk
-        start = 0
-        size = len(buffer)
-        while start < size:
-            nl = buffer.find(b"\n", start)
-            cr = buffer.find(b"\r", start, nl if nl >= 0 else size)
-            if cr >= 0:
-                end, step = cr, 1
-                if cr + 1 < size and buffer[cr + 1] == 0x0A:
-                    step = 2
-                elif cr + 1 == size:
-                    self._pending_cr = True
-            elif nl >= 0:
-                end, step = nl, 1
-            else:
-                break
-            event = self._line(bytes(buffer[start:end]))
+            return []
+        if self._pending_cr:  # the \n of a \r\n split across two reads
+            self._pending_cr = False
+            if chunk[:1] == b"\n":
+                chunk = chunk[1:]
+        data = self._buffer + chunk if self._buffer else chunk
+        # bytes.splitlines breaks only at \r\n, \r and \n (unlike str.splitlines).
+        lines = data.splitlines(keepends=True)
+        self._buffer = b""
+        if lines:
+            tail = lines[-1][-1:]
+            if tail not in (b"\n", b"\r"):
+                self._buffer = lines.pop()
+                if len(self._buffer) > self._max:
+                    raise MalformedResponseError(f"an SSE line exceeds {self._max} bytes")
+            elif tail == b"\r":
+                self._pending_cr = True
+        events: list[ServerSentEvent] = []
+        for raw in lines:
+            line = raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1]
+            event = self._line(line)
             if event is not None:
                 events.append(event)
-            start = end + step
-        del buffer[:start]
-        if len(buffer) > self._max:
-            raise MalformedResponseError(f"an SSE line exceeds {self._max} bytes")
         return events
 
     def close(self) -> list[ServerSentEvent]:
         """End of body: a final line without its newline still counts; a blank line dispatches."""
         events: list[ServerSentEvent] = []
         if self._buffer:
-            event = self._line(bytes(self._buffer))
-            self._buffer.clear()
+            event = self._line(self._buffer)
+            self._buffer = b""
             if event is not None:
                 events.append(event)
         event = self._line(b"")
@@ -87,6 +81,9 @@ class SSEDecoder:
     def _line(self, raw: bytes) -> ServerSentEvent | None:
         if not raw:
             return self._dispatch()
+        if raw[:6] == b"data: ":  # the common case, without the general field parsing
+            self._data.append(raw[6:].decode("utf-8", "replace"))
+            return None
         line = raw.decode("utf-8", "replace")
         if line.startswith(":"):
             return None

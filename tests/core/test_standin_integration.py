@@ -238,3 +238,10 @@ async def test_async_many_in_flight(aclient: AsyncAISAClient) -> None:
 
     results = await asyncio.gather(*(aclient.chat(f"q{i}") for i in range(50)))
     assert all(r.text.endswith(f"q{i}") for i, r in enumerate(results))
+
+
+def test_sync_streams_reuse_one_connection(client: AISAClient) -> None:
+    for i in range(5):
+        assert client.stream(f"stream {i}").completion().text
+    pool = client.http._transport._pool  # type: ignore[attr-defined]
+    assert len(pool.connections) == 1
