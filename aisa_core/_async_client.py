@@ -36,7 +36,7 @@ from ._base import (
 from ._chunks import ChunkReader, compare_result, completion_chunk, gemini_body, model_infos
 from ._client import _is_json, _split, _timeout
 from ._config import Timeouts
-from ._http import async_client, map_transport_errors
+from ._http import async_client, default_async_transport, map_transport_errors, to_httpx_timeout
 from ._retry import AttemptPlan
 from ._stream import StreamAccumulator
 from .callbacks import StreamHandler
@@ -73,10 +73,18 @@ class AsyncAISAClient:
         **settings: Any,
     ) -> None:
         self._settings = ClientSettings(**settings)
-        self._transport = transport
         self._prefer_aiohttp = prefer_aiohttp
         self._http: httpx.AsyncClient | None = http_client
         self._owns_http = http_client is None
+        # Our own aiohttp transport is driven directly (see ``_dispatch``); a transport or
+        # client passed in always goes through httpx.AsyncClient, hooks and all.
+        self._direct = (
+            default_async_transport(prefer_aiohttp)
+            if self._owns_http and (transport is None)
+            else None
+        )
+        self._transport = transport or self._direct
+        self._default_timeout = to_httpx_timeout(self._settings.timeouts).as_dict()
         self._http_lock = threading.Lock()
         self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
 
@@ -90,11 +98,7 @@ class AsyncAISAClient:
         if http is None:
             with self._http_lock:
                 if self._http is None:
-                    self._http = async_client(
-                        self._settings.timeouts,
-                        self._transport,
-                        prefer_aiohttp=self._prefer_aiohttp,
-                    )
+                    self._http = async_client(self._settings.timeouts, self._transport)
                 http = self._http
         return http
 
@@ -106,19 +110,58 @@ class AsyncAISAClient:
         state = self.__dict__.copy()
         if self._owns_http:
             state["_http"] = None
+        if self._direct is not None:
+            state["_direct"] = state["_transport"] = True  # rebuilt in the new process
         state["_sleep"] = None
         state["_http_lock"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        rebuild = state.get("_direct") is True
         self.__dict__.update(state)
+        if rebuild:
+            self._direct = default_async_transport(self._prefer_aiohttp)
+            self._transport = self._direct
         self._sleep = asyncio.sleep
         self._http_lock = threading.Lock()
 
     async def aclose(self) -> None:
         if self._http is not None and self._owns_http:
-            await self._http.aclose()
+            await self._http.aclose()  # closes its transport, ours included
             self._http = None
+        elif self._direct is not None:
+            await self._direct.aclose()
+
+    def _request(
+        self,
+        method: str,
+        url: str,
+        content: bytes | None,
+        headers: Mapping[str, str],
+        timeout: Any,
+    ) -> httpx.Request:
+        if self._direct is None:
+            return self.http.build_request(
+                method, url, content=content, headers=headers, timeout=timeout
+            )
+        default = timeout is httpx.USE_CLIENT_DEFAULT
+        extensions = {"timeout": self._default_timeout if default else timeout.as_dict()}
+        return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
+
+    async def _dispatch(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+        """Send ``request``. Through our own transport we skip httpx.AsyncClient's per-request
+        work that this client never uses (cookie jar, auth flow, redirect loop, URL merging):
+        about half the CPU of a call at 100 in flight. Requests and responses stay httpx's."""
+        if self._direct is None:
+            return await self.http.send(request, stream=stream)
+        response = await self._direct.handle_async_request(request)
+        response.request = request
+        if not stream:
+            try:
+                await response.aread()
+            finally:
+                await response.aclose()
+        return response
 
     async def __aenter__(self) -> AsyncAISAClient:
         return self
@@ -150,15 +193,10 @@ class AsyncAISAClient:
         headers: Mapping[str, str] | None = None,
         timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
+        request = self._request(method, url, content, headers or self._settings.headers, timeout)
         async with self._slot():
             with map_transport_errors(model=model):
-                response = await self.http.request(
-                    method,
-                    url,
-                    content=content,
-                    headers=headers or self._settings.headers,
-                    timeout=timeout,
-                )
+                response = await self._dispatch(request, stream=False)
         raise_for_status(response, model)
         return response
 
@@ -351,18 +389,17 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
         self, model: str
     ) -> tuple[ChunkReader, AsyncIterator[bytes], list[ChatCompletionChunk]]:
         s = self._client.settings
-        http = self._client.http
-        request = http.build_request(
+        request = self._client._request(
             "POST",
             s.url("/chat/completions"),
-            content=s.body_for(self._payload, model),
-            headers=self._headers,
-            timeout=self._timeout,
+            s.body_for(self._payload, model),
+            self._headers,
+            self._timeout,
         )
         await self._slot.enter_async_context(self._client._slot())
         try:
             with map_transport_errors(model=model):
-                response = await http.send(request, stream=True)
+                response = await self._client._dispatch(request, stream=True)
         except BaseException:
             await self._slot.aclose()
             raise

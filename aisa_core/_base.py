@@ -84,7 +84,7 @@ def _drop_gemini_extras(messages: list[dict[str, Any]]) -> None:
     """Gemini's thought signatures (``extra_content`` on tool calls) must go back to Gemini,
     but another model in a fallback chain may reject the unknown field."""
     for i, message in enumerate(messages):
-        calls = message.get("tool_calls")
+        calls = message.get("tool_calls") if message.get("role") == "assistant" else None
         if calls and any(isinstance(c, dict) and "extra_content" in c for c in calls):
             stripped = [{k: v for k, v in c.items() if k != "extra_content"} for c in calls]
             messages[i] = {**message, "tool_calls": stripped}

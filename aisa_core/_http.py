@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AiohttpTransport",
     "async_client",
+    "default_async_transport",
     "has_aiohttp",
     "map_transport_errors",
     "sync_client",
@@ -50,14 +51,15 @@ def sync_client(timeouts: Timeouts, transport: httpx.BaseTransport | None = None
     )
 
 
+def default_async_transport(prefer_aiohttp: bool = True) -> AiohttpTransport | None:
+    """Our aiohttp-backed transport when aiohttp is installed (and wanted), else ``None``
+    (httpx's own pool)."""
+    return AiohttpTransport() if prefer_aiohttp and has_aiohttp() else None
+
+
 def async_client(
-    timeouts: Timeouts,
-    transport: httpx.AsyncBaseTransport | None = None,
-    *,
-    prefer_aiohttp: bool = True,
+    timeouts: Timeouts, transport: httpx.AsyncBaseTransport | None = None
 ) -> httpx.AsyncClient:
-    if transport is None and prefer_aiohttp and has_aiohttp():
-        transport = AiohttpTransport()
     return httpx.AsyncClient(
         timeout=to_httpx_timeout(timeouts),
         limits=DEFAULT_LIMITS,

@@ -245,3 +245,26 @@ def test_sync_streams_reuse_one_connection(client: AISAClient) -> None:
         assert client.stream(f"stream {i}").completion().text
     pool = client.http._transport._pool  # type: ignore[attr-defined]
     assert len(pool.connections) == 1
+
+
+async def test_async_direct_transport_and_injected_client_agree(aisa_standin: StandIn) -> None:
+    import httpx
+
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.url.path)
+
+    injected = httpx.AsyncClient(event_hooks={"request": [hook]})
+    direct = AsyncAISAClient(api_key="k", base_url=aisa_standin.base_url, model="gpt-4.1")
+    hooked = AsyncAISAClient(
+        api_key="k", base_url=aisa_standin.base_url, model="gpt-4.1", http_client=injected
+    )
+    assert direct._direct is not None and hooked._direct is None
+    a, b = await direct.chat("same"), await hooked.chat("same")
+    assert a.text == b.text and seen == ["/v1/chat/completions"]  # hooks run on the httpx path
+    s1 = await direct.stream("same").completion()
+    s2 = await hooked.stream("same").completion()
+    assert s1.text == s2.text == a.text
+    await direct.aclose()
+    await injected.aclose()
