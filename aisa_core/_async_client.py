@@ -28,17 +28,16 @@ import httpx
 from ._base import (
     ClientSettings,
     dispatch,
-    meta_from,
     parse_completion,
     parse_json,
     raise_for_status,
 )
-from ._chunks import ChunkReader, compare_result, completion_chunk, gemini_body, model_infos
-from ._client import _is_json, _split, _timeout
+from ._chunks import ChunkReader, compare_result, gemini_body, model_infos
+from ._client import _split, _timeout
 from ._config import Timeouts
 from ._http import async_client, default_async_transport, map_transport_errors, to_httpx_timeout
 from ._retry import AttemptPlan
-from ._stream import StreamAccumulator
+from ._streams import StreamState, is_json
 from .callbacks import StreamHandler
 from .content import MessageLike
 from .errors import AISAError, NotFoundError
@@ -49,7 +48,6 @@ from .types import (
     CompareResult,
     CostQuote,
     ModelInfo,
-    ResponseMeta,
 )
 
 __all__ = ["AsyncAISAClient", "AsyncChatStream"]
@@ -330,27 +328,12 @@ class AsyncAISAClient:
         return data
 
 
-class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
+class AsyncChatStream(StreamState, AsyncIterator[ChatCompletionChunk]):
     """Async chunks of one answer; see ``ChatStream``. Use ``async with`` to close early."""
 
-    def __init__(
-        self,
-        client: AsyncAISAClient,
-        payload: dict[str, Any],
-        chain: list[str],
-        handlers: tuple[StreamHandler, ...],
-        headers: dict[str, str],
-        timeout: Any,
-    ) -> None:
+    def __init__(self, client: AsyncAISAClient, *args: Any) -> None:
+        super().__init__(*args)
         self._client = client
-        self._payload = payload
-        self._chain = chain
-        self._handlers = handlers
-        self._headers = headers
-        self._timeout = timeout
-        self.accumulator = StreamAccumulator()
-        self.model: str | None = None
-        self.meta = ResponseMeta()
         self._response: httpx.Response | None = None
         self._slot = contextlib.AsyncExitStack()  # the rate limiter's slot, held until the end
         self._gen = self._run()
@@ -376,9 +359,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
     async def completion(self) -> ChatCompletion:
         async for _ in self:
             pass
-        completion = self.accumulator.completion()
-        completion.meta = self.meta
-        return completion
+        return self._final()
 
     async def text_stream(self) -> AsyncIterator[str]:
         async for chunk in self:
@@ -405,12 +386,10 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
             raise
         self._response = response
         try:
-            if response.status_code >= 400 or _is_json(response):
+            if response.status_code >= 400 or is_json(response):
                 await response.aread()
-                raise_for_status(response, model)
-                reader = ChunkReader(model)
-                reader.done = True
-                return reader, _empty(), [completion_chunk(parse_completion(response, model))]
+                reader, whole = self._whole_answer(response, model)
+                return reader, _empty(), whole
             reader = ChunkReader(model)
             raw = response.aiter_bytes()
             head: list[ChatCompletionChunk] = []
@@ -429,24 +408,23 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
         plan = self._client.settings.plan(self._chain)
         try:
             reader, raw, head = await self._client._attempt(plan, self._open)
-            self.model = plan.model
             assert self._response is not None
-            self.meta = meta_from(self._response, plan.model)
-            self.meta.attempts = plan.failures
+            self._started(plan, self._response)
             for h in self._handlers:
                 await _maybe(h.on_start(plan.model, self._payload))
-            for chunk in await self._deliver(head):
-                yield chunk
+            for chunk in head:
+                await self._notify(self._add(chunk))
+                if not chunk.is_empty:
+                    yield chunk
             with map_transport_errors(model=self.model, streaming=True):
                 while not reader.done:
                     data = await anext(raw, None)
-                    chunks = reader.finish() if data is None else reader.feed(data)
-                    for chunk in await self._deliver(chunks):
-                        yield chunk
+                    for chunk in reader.finish() if data is None else reader.feed(data):
+                        await self._notify(self._add(chunk))
+                        if not chunk.is_empty:
+                            yield chunk
             await _adrain(raw)
-            completion = self.accumulator.completion()
-            completion.meta = self.meta
-            await self._notify([("end", completion)])
+            await self._notify([("end", self._final())])
         except AISAError as error:
             await self._notify([("error", error)])
             raise
@@ -455,21 +433,10 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
                 await self._response.aclose()
             await self._slot.aclose()
 
-    async def _deliver(self, chunks: list[ChatCompletionChunk]) -> list[ChatCompletionChunk]:
-        events: list[tuple[str, Any]] | None = [] if self._handlers else None
-        out = []
-        for chunk in chunks:
-            self.accumulator.add(chunk, events)
-            if events:
-                await self._notify(events)
-                events.clear()
-            if not chunk.is_empty:
-                out.append(chunk)
-        return out
-
     async def _notify(self, events: list[tuple[str, Any]]) -> None:
-        for result in dispatch(self._handlers, events):
-            await _maybe(result)
+        if events:
+            for result in dispatch(self._handlers, events):
+                await _maybe(result)
 
 
 async def _maybe(result: Any) -> None:

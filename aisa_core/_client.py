@@ -15,16 +15,15 @@ import httpx
 from ._base import (
     ClientSettings,
     dispatch,
-    meta_from,
     parse_completion,
     parse_json,
     raise_for_status,
 )
-from ._chunks import ChunkReader, compare_result, completion_chunk, gemini_body, model_infos
+from ._chunks import ChunkReader, compare_result, gemini_body, model_infos
 from ._config import Timeouts
 from ._http import map_transport_errors, sync_client, to_httpx_timeout
 from ._retry import AttemptPlan
-from ._stream import StreamAccumulator
+from ._streams import StreamState, is_json
 from .callbacks import StreamHandler
 from .content import MessageLike
 from .errors import AISAError, NotFoundError
@@ -35,7 +34,6 @@ from .types import (
     CompareResult,
     CostQuote,
     ModelInfo,
-    ResponseMeta,
 )
 
 __all__ = ["AISAClient", "ChatStream"]
@@ -297,31 +295,16 @@ class AISAClient:
         return data
 
 
-class ChatStream(Iterator[ChatCompletionChunk]):
+class ChatStream(StreamState, Iterator[ChatCompletionChunk]):
     """Chunks of one answer, each with something in it (no empty role-only chunk).
 
     ``model`` is the model that serves it, ``meta`` the headers' facts and the failed attempts
     before it. Closing it (or leaving its ``with`` block) closes the HTTP response.
     """
 
-    def __init__(
-        self,
-        client: AISAClient,
-        payload: dict[str, Any],
-        chain: list[str],
-        handlers: tuple[StreamHandler, ...],
-        headers: dict[str, str],
-        timeout: Any,
-    ) -> None:
+    def __init__(self, client: AISAClient, *args: Any) -> None:
+        super().__init__(*args)
         self._client = client
-        self._payload = payload
-        self._chain = chain
-        self._handlers = handlers
-        self._headers = headers
-        self._timeout = timeout
-        self.accumulator = StreamAccumulator()
-        self.model: str | None = None
-        self.meta = ResponseMeta()
         self._response: httpx.Response | None = None
         self._slot = contextlib.ExitStack()  # the rate limiter's slot, held until the end
         self._gen = self._run()
@@ -348,9 +331,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         """Read whatever is left and return the whole answer."""
         for _ in self:
             pass
-        completion = self.accumulator.completion()
-        completion.meta = self.meta
-        return completion
+        return self._final()
 
     def text_stream(self) -> Iterator[str]:
         for chunk in self:
@@ -376,12 +357,10 @@ class ChatStream(Iterator[ChatCompletionChunk]):
             raise
         self._response = response
         try:
-            if response.status_code >= 400 or _is_json(response):
+            if response.status_code >= 400 or is_json(response):
                 response.read()
-                raise_for_status(response, model)
-                reader = ChunkReader(model)
-                reader.done = True  # a backend that ignored stream=true: one whole answer
-                return reader, iter(()), [completion_chunk(parse_completion(response, model))]
+                reader, whole = self._whole_answer(response, model)
+                return reader, iter(()), whole
             reader = ChunkReader(model)
             raw = response.iter_bytes()
             head: list[ChatCompletionChunk] = []
@@ -400,10 +379,8 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         plan = self._client.settings.plan(self._chain)
         try:
             reader, raw, head = self._client._attempt(plan, self._open)
-            self.model = plan.model
             assert self._response is not None
-            self.meta = meta_from(self._response, plan.model)
-            self.meta.attempts = plan.failures
+            self._started(plan, self._response)
             for h in self._handlers:
                 h.on_start(plan.model, self._payload)
             yield from self._deliver(head)
@@ -412,11 +389,9 @@ class ChatStream(Iterator[ChatCompletionChunk]):
                     data = next(raw, None)
                     yield from self._deliver(reader.finish() if data is None else reader.feed(data))
             _drain(raw)
-            completion = self.accumulator.completion()
-            completion.meta = self.meta
-            self._notify([("end", completion)])
+            dispatch(self._handlers, [("end", self._final())])
         except AISAError as error:
-            self._notify([("error", error)])
+            dispatch(self._handlers, [("error", error)])
             raise
         finally:
             if self._response is not None:
@@ -424,22 +399,10 @@ class ChatStream(Iterator[ChatCompletionChunk]):
             self._slot.close()
 
     def _deliver(self, chunks: list[ChatCompletionChunk]) -> Iterator[ChatCompletionChunk]:
-        events: list[tuple[str, Any]] | None = [] if self._handlers else None
         for chunk in chunks:
-            self.accumulator.add(chunk, events)
-            if events:
-                self._notify(events)
-                events.clear()
+            dispatch(self._handlers, self._add(chunk))
             if not chunk.is_empty:
                 yield chunk
-
-    def _notify(self, events: list[tuple[str, Any]]) -> None:
-        dispatch(self._handlers, events)
-
-
-def _is_json(response: httpx.Response) -> bool:
-    content_type: str = response.headers.get("content-type", "")
-    return content_type.startswith("application/json")
 
 
 def _split(options: dict[str, Any]) -> dict[str, Any]:

@@ -825,3 +825,15 @@ def test_response_format_leaves_strict_out_unless_asked() -> None:
 
     assert "strict" not in to_response_format(Answer)["json_schema"]
     assert to_response_format(Answer, strict=True)["json_schema"]["strict"] is True
+
+
+def test_accumulator_matches_what_the_caller_has_seen(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
+    recorder.script.append(stream_response(sse(chunk("a"), chunk("b"), chunk("c"))))  # one read
+    stream = make_client().stream("hi")
+    seen = ""
+    for c in stream:
+        seen += c.text
+        assert stream.accumulator.completion().text == seen
+    assert seen == "abc"
