@@ -367,5 +367,6 @@ def markdown(results: Results) -> str:
 
 def write(results: dict[str, Any], directory: Path) -> None:
     results["targets"] = verdicts(results)
+    directory.mkdir(parents=True, exist_ok=True)
     (directory / "results.json").write_text(json.dumps(results, indent=2) + "\n", "utf-8")
     (directory / "results.md").write_text(markdown(results), "utf-8")
