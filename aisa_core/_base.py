@@ -5,6 +5,7 @@ Everything here is pure (no sending, no sleeping), so both clients are thin loop
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections.abc import Iterable, Mapping, Sequence
@@ -14,6 +15,7 @@ import httpx
 from pydantic import ValidationError
 
 from ._config import (
+    API_KEY_ENV,
     Secret,
     Timeouts,
     normalize_model,
@@ -235,6 +237,34 @@ class ClientSettings:
     @property
     def api_key(self) -> Secret:
         return self._api_key
+
+    # A pickle is a serialised object, so it never holds the key: the process that loads it
+    # reads AISA_API_KEY again (worker processes inherit it). Copies in-process keep the key.
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_api_key"] = None
+        state["headers"] = {k: v for k, v in self.headers.items() if k != "Authorization"}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        try:
+            self._api_key = resolve_api_key(None)
+        except ConfigurationError as exc:
+            raise ConfigurationError(
+                "an unpickled AIsa client needs a key, and pickles never carry it",
+                hint=f"Set {API_KEY_ENV} in the process that loads it",
+            ) from exc
+        self.headers = {
+            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
+            **self.headers,
+        }
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientSettings:
+        clone = copy.copy(self)
+        clone.headers = dict(self.headers)
+        return clone
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r})"

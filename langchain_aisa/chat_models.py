@@ -306,7 +306,15 @@ class ChatAISA(BaseChatModel):
             **(state.get("__pydantic_private__") or {}),
             **dict.fromkeys(_CLIENT_ATTRS),
         }
+        # A pickle is a serialised object: it never holds the key. The loading process reads
+        # AISA_API_KEY again (worker processes inherit it); without it the first call says so.
+        state["__dict__"] = {**state["__dict__"], "api_key": None}
         return state
+
+    def __setstate__(self, state: builtins.dict[Any, Any]) -> None:
+        super().__setstate__(state)
+        if self.api_key is None:
+            object.__setattr__(self, "api_key", secret_from_env("AISA_API_KEY", default=None)())
 
     def __copy__(self) -> ChatAISA:
         # Copies (``model_copy``) make their own clients: a shared pool would be closed

@@ -684,7 +684,10 @@ def test_gemini_native_route_with_legacy_fallback(
 
 
 def test_key_absent_from_repr_errors_logs_and_pickles(
-    make_client: MakeClient, recorder: Recorder, caplog: pytest.LogCaptureFixture
+    make_client: MakeClient,
+    recorder: Recorder,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     client = make_client()
@@ -703,9 +706,20 @@ def test_key_absent_from_repr_errors_logs_and_pickles(
     ]
     for text in texts:
         assert KEY not in text
-    clone = pickle.loads(pickle.dumps(client))
-    assert clone.settings.api_key.get_secret_value() == KEY  # still usable after pickling
+    plain = AISAClient(api_key=KEY, model="gpt-4.1")  # no test transport holding requests
+    plain.http  # noqa: B018 - a live pool must not stop pickling
+    data = pickle.dumps(plain)
+    assert KEY.encode() not in data  # a pickle is a serialised object: never the key
+    with pytest.raises(E.ConfigurationError, match="AISA_API_KEY"):
+        pickle.loads(data)
+    monkeypatch.setenv("AISA_API_KEY", KEY)  # the loading process has the key
+    clone = pickle.loads(data)
+    assert clone.settings.api_key.get_secret_value() == KEY
+    assert clone.settings.headers["Authorization"] == f"Bearer {KEY}"
     assert clone._http is None
+    import copy
+
+    assert copy.deepcopy(client.settings).api_key == client.settings.api_key  # copies keep it
 
 
 # --- async parity ---------------------------------------------------------------------------

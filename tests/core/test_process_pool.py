@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
+import pytest
+
 from aisa_core import AISAClient
 from aisa_core.standin import StandIn
 
@@ -14,7 +16,10 @@ def ask(client: AISAClient, question: str) -> tuple[str, str]:
     return done.text, done.model
 
 
-def test_batch_through_a_process_pool(aisa_standin: StandIn) -> None:
+def test_batch_through_a_process_pool(
+    aisa_standin: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AISA_API_KEY", aisa_standin.api_key)  # workers inherit it
     client = AISAClient(
         api_key=aisa_standin.api_key, base_url=aisa_standin.base_url, model="gpt-4.1-mini"
     )

@@ -64,10 +64,15 @@ def test_key_not_in_errors_or_logs(gateway: StandIn, caplog: pytest.LogCaptureFi
     llm.close()
 
 
-def test_pickled_model_still_works(make_llm: MakeLLM, gateway: StandIn) -> None:
+def test_pickled_model_still_works(
+    make_llm: MakeLLM, gateway: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
     llm = make_llm(temperature=0.5, fallback_models=["gpt-4.1-mini"])
     assert llm.invoke("before").content  # a live pool must not stop pickling
-    clone = pickle.loads(pickle.dumps(llm))
+    data = pickle.dumps(llm)
+    assert gateway.api_key.encode() not in data  # a pickle never holds the key
+    monkeypatch.setenv("AISA_API_KEY", gateway.api_key)  # the loading process has it
+    clone = pickle.loads(data)
     assert clone.model_dump() == llm.model_dump()
     assert clone._client is None
     gateway.fail_model("gpt-4.1", Fault(status=429, retry_after=0))
@@ -76,9 +81,12 @@ def test_pickled_model_still_works(make_llm: MakeLLM, gateway: StandIn) -> None:
     clone.close()
 
 
-async def test_pickled_model_works_async(make_llm: MakeLLM) -> None:
+async def test_pickled_model_works_async(
+    make_llm: MakeLLM, gateway: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
     llm = make_llm()
     await llm.ainvoke("before")
+    monkeypatch.setenv("AISA_API_KEY", gateway.api_key)
     clone = pickle.loads(pickle.dumps(llm))
     assert (await clone.ainvoke("after")).content
     await clone.aclose()
@@ -115,3 +123,9 @@ def test_deepcopy_shares_an_injected_client() -> None:
     with httpx.Client() as client:
         llm = ChatAISA(model="gpt-4.1", api_key=SECRET, http_client=client)
         assert copy.deepcopy(llm).http_client is client
+
+
+def test_unpickled_model_without_a_key_says_which_variable(make_llm: MakeLLM) -> None:
+    clone = pickle.loads(pickle.dumps(make_llm()))
+    with pytest.raises(Exception, match="AISA_API_KEY"):
+        clone.invoke("hi")
