@@ -22,17 +22,19 @@ from collections.abc import (
     Sequence,
 )
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
 from ._base import (
+    BodyReader,
     ClientSettings,
     dispatch,
     parse_completion,
     parse_json,
     raise_for_status,
 )
-from ._chunks import ChunkReader, compare_result, gemini_body, model_infos
+from ._chunks import ChunkReader, compare_result, gemini_body, model_info, model_infos
 from ._client import _split, _timeout
 from ._config import Timeouts
 from ._http import async_client, default_async_transport, map_transport_errors, to_httpx_timeout
@@ -146,20 +148,26 @@ class AsyncAISAClient:
         extensions = {"timeout": self._default_timeout if default else timeout.as_dict()}
         return httpx.Request(method, url, content=content, headers=headers, extensions=extensions)
 
-    async def _dispatch(self, request: httpx.Request, *, stream: bool) -> httpx.Response:
+    async def _dispatch(
+        self, request: httpx.Request, *, stream: bool, model: str = ""
+    ) -> httpx.Response:
         """Send ``request``. Through our own transport we skip httpx.AsyncClient's per-request
         work that this client never uses (cookie jar, auth flow, redirect loop, URL merging):
         about half the CPU of a call at 100 in flight. Requests and responses stay httpx's."""
         if self._direct is None:
-            return await self.http.send(request, stream=stream)
-        response = await self._direct.handle_async_request(request)
-        response.request = request
-        if not stream:
-            try:
-                await response.aread()
-            finally:
-                await response.aclose()
-        return response
+            response = await self.http.send(request, stream=True)
+        else:
+            response = await self._direct.handle_async_request(request)
+            response.request = request
+        if stream:
+            return response
+        try:
+            body = BodyReader(response, model)
+            async for data in response.aiter_bytes():
+                body.add(data)
+        finally:
+            await response.aclose()
+        return body.response(response)
 
     async def __aenter__(self) -> AsyncAISAClient:
         return self
@@ -194,7 +202,7 @@ class AsyncAISAClient:
         request = self._request(method, url, content, headers or self._settings.headers, timeout)
         async with self._slot():
             with map_transport_errors(model=model):
-                response = await self._dispatch(request, stream=False)
+                response = await self._dispatch(request, stream=False, model=model)
         raise_for_status(response, model)
         return response
 
@@ -266,10 +274,14 @@ class AsyncAISAClient:
         return model_infos(parse_json(response, "GET /models"))
 
     async def get_model(self, model_id: str) -> ModelInfo | None:
-        for info in await self.list_models():
-            if info.id == model_id:
-                return info
-        return None
+        url = self._settings.url(f"/models/{quote(model_id, safe='')}")
+        try:
+            response = await self._attempt(
+                self._settings.plan(["models"]), lambda m: self._send("GET", url, m)
+            )
+        except NotFoundError:
+            return None
+        return model_info(parse_json(response, "GET /models/{id}"), model_id)
 
     async def balance(self) -> Balance:
         url = self._settings.url("/credits/balance")

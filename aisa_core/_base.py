@@ -137,6 +137,48 @@ def meta_from(response: httpx.Response, requested: str) -> ResponseMeta:
     )
 
 
+MAX_BODY_BYTES = 32 * 1024 * 1024
+"""The largest non-streamed answer we read; a broken or hostile server gets an error, not our
+memory."""
+
+
+class BodyReader:
+    """Collects a body up to ``MAX_BODY_BYTES`` (checked against ``Content-Length`` first)."""
+
+    __slots__ = ("_limit", "_model", "_parts", "_size")
+
+    def __init__(self, response: httpx.Response, model: str) -> None:
+        self._limit = MAX_BODY_BYTES
+        self._model = model
+        self._parts: list[bytes] = []
+        self._size = 0
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > self._limit:
+            self._too_big()
+
+    def add(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._limit:
+            self._too_big()
+        self._parts.append(data)
+
+    def _too_big(self) -> None:
+        raise MalformedResponseError(
+            f"the answer is larger than {self._limit} bytes; refusing to read it",
+            model=self._model,
+        )
+
+    def response(self, response: httpx.Response) -> httpx.Response:
+        """The same answer with its (decoded) body in memory."""
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            content=b"".join(self._parts),
+            request=response.request,
+            extensions=response.extensions,
+        )
+
+
 def raise_for_status(response: httpx.Response, model: str) -> None:
     """The gateway's error answer as a typed error (the body must already be read).
 

@@ -80,6 +80,14 @@ def model_infos(data: Any) -> list[ModelInfo]:
     return out
 
 
+def model_info(data: Any, model_id: str) -> ModelInfo:
+    """``/v1/models/{id}``: one entry (bare, or wrapped in ``data``) merged with the table."""
+    if isinstance(data, Mapping) and isinstance(data.get("data"), Mapping):
+        data = data["data"]
+    row = data if isinstance(data, Mapping) and isinstance(data.get("id"), str) else {}
+    return merge_model_info({"id": model_id, **row})
+
+
 def merge_model_info(row: Mapping[str, Any]) -> ModelInfo:
     base = capabilities(row["id"]).model_dump()
     base.update({k: v for k, v in row.items() if v is not None})

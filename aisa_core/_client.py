@@ -9,17 +9,19 @@ import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
 
 from ._base import (
+    BodyReader,
     ClientSettings,
     dispatch,
     parse_completion,
     parse_json,
     raise_for_status,
 )
-from ._chunks import ChunkReader, compare_result, gemini_body, model_infos
+from ._chunks import ChunkReader, compare_result, gemini_body, model_info, model_infos
 from ._config import Timeouts
 from ._http import map_transport_errors, sync_client, to_httpx_timeout
 from ._retry import AttemptPlan
@@ -140,14 +142,23 @@ class AISAClient:
         headers: Mapping[str, str] | None = None,
         timeout: Any = httpx.USE_CLIENT_DEFAULT,
     ) -> httpx.Response:
+        http = self.http
+        request = http.build_request(
+            method,
+            url,
+            content=content,
+            headers=headers or self._settings.headers,
+            timeout=timeout,
+        )
         with self._slot(), map_transport_errors(model=model):
-            response = self.http.request(
-                method,
-                url,
-                content=content,
-                headers=headers or self._settings.headers,
-                timeout=timeout,
-            )
+            streamed = http.send(request, stream=True)
+            try:
+                body = BodyReader(streamed, model)
+                for data in streamed.iter_bytes():
+                    body.add(data)
+            finally:
+                streamed.close()
+        response = body.response(streamed)
         raise_for_status(response, model)
         return response
 
@@ -228,11 +239,16 @@ class AISAClient:
         return model_infos(parse_json(response, "GET /models"))
 
     def get_model(self, model_id: str) -> ModelInfo | None:
-        """One model, or ``None`` when the gateway does not know it (404)."""
-        for info in self.list_models():
-            if info.id == model_id:
-                return info
-        return None
+        """One model (``GET /v1/models/{id}``, merged with the capability table), or ``None``
+        when the gateway does not know it (404)."""
+        url = self._settings.url(f"/models/{quote(model_id, safe='')}")
+        try:
+            response = self._attempt(
+                self._settings.plan(["models"]), lambda m: self._send("GET", url, m)
+            )
+        except NotFoundError:
+            return None
+        return model_info(parse_json(response, "GET /models/{id}"), model_id)
 
     def balance(self) -> Balance:
         response = self._attempt(

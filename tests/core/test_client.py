@@ -851,3 +851,62 @@ def test_accumulator_matches_what_the_caller_has_seen(
         seen += c.text
         assert stream.accumulator.completion().text == seen
     assert seen == "abc"
+
+
+def test_oversized_answers_are_refused(
+    make_client: MakeClient, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aisa_core._base as base
+
+    monkeypatch.setattr(base, "MAX_BODY_BYTES", 1000)
+    recorder.script += [httpx.Response(200, json=completion_body("x" * 2000))] * 3
+    with pytest.raises(E.MalformedResponseError, match="larger than 1000 bytes"):
+        make_client(max_retries=0).chat("hi")
+
+    class Endless(httpx.SyncByteStream):  # no Content-Length: caught while reading
+        def __iter__(self) -> Any:
+            while True:
+                yield b"x" * 512
+
+    recorder.script.append(httpx.Response(200, stream=Endless()))
+    with pytest.raises(E.MalformedResponseError, match="larger than"):
+        make_client(max_retries=0).chat("hi")
+
+
+async def test_oversized_answers_are_refused_async(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import aisa_core._base as base
+
+    monkeypatch.setattr(base, "MAX_BODY_BYTES", 1000)
+    recorder.script.append(httpx.Response(200, json=completion_body("x" * 2000)))
+    client = AsyncAISAClient(
+        api_key=KEY, model="m", max_retries=0, transport=httpx.MockTransport(recorder)
+    )
+    with pytest.raises(E.MalformedResponseError, match="larger than") as info:
+        await client.chat("hi")
+    assert info.value.model == "m"
+    await client.aclose()
+
+
+def test_redirects_are_refused_not_followed(make_client: MakeClient, recorder: Recorder) -> None:
+    recorder.script.append(httpx.Response(307, headers={"location": "https://elsewhere.test/v1"}))
+    with pytest.raises(E.APIError, match="redirect") as info:
+        make_client().chat("hi")
+    assert info.value.status_code == 307 and "elsewhere.test" in str(info.value)
+    assert len(recorder.requests) == 1  # nothing was sent to the new location
+
+
+def test_get_model_uses_the_single_model_route(make_client: MakeClient, recorder: Recorder) -> None:
+    recorder.script += [
+        httpx.Response(200, json={"id": "gpt-4.1", "object": "model", "owned_by": "openai"}),
+        httpx.Response(404, text="404 page not found"),
+    ]
+    client = make_client()
+    info = client.get_model("gpt-4.1")
+    assert info is not None and info.owned_by == "openai" and info.known
+    assert client.get_model("aisa/x y") is None
+    assert [r.url.raw_path for r in recorder.requests] == [
+        b"/v1/models/gpt-4.1",
+        b"/v1/models/aisa%2Fx%20y",
+    ]

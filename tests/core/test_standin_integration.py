@@ -191,6 +191,9 @@ def test_invalid_key(aisa_standin: StandIn) -> None:
 def test_models_balance_quote_gemini_compare(client: AISAClient) -> None:
     models = {m.id: m for m in client.list_models()}
     assert models["gpt-4.1"].known and models["gpt-4.1"].context_window > 1_000_000
+    one = client.get_model("gpt-4.1")
+    assert one is not None and one.id == "gpt-4.1" and one.known
+    assert client.get_model("no-such-model") is None
     assert client.balance().available_balance_micros_usd is not None
     assert (client.quote("hi").estimated_cost_micros_usd or 0) > 0
     gemini = client.generate_content("gemini-2.5-flash", "hi")
