@@ -162,7 +162,7 @@ class AsyncAISAClient:
         if stream:
             return response
         try:
-            body = BodyReader(response, model)
+            body = BodyReader(response, model, self._settings.timeouts.total)
             async for data in response.aiter_bytes():
                 body.add(data)
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 import json
 import random
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -27,6 +28,7 @@ from .callbacks import StreamHandler
 from .content import MessageLike, normalize_messages
 from .errors import (
     APIError,
+    APITimeoutError,
     ConfigurationError,
     InvalidInputError,
     MalformedResponseError,
@@ -145,10 +147,11 @@ memory."""
 class BodyReader:
     """Collects a body up to ``MAX_BODY_BYTES`` (checked against ``Content-Length`` first)."""
 
-    __slots__ = ("_limit", "_model", "_parts", "_size")
+    __slots__ = ("_deadline", "_limit", "_model", "_parts", "_size")
 
-    def __init__(self, response: httpx.Response, model: str) -> None:
+    def __init__(self, response: httpx.Response, model: str, total: float | None) -> None:
         self._limit = MAX_BODY_BYTES
+        self._deadline = None if total is None else time.monotonic() + total
         self._model = model
         self._parts: list[bytes] = []
         self._size = 0
@@ -160,6 +163,10 @@ class BodyReader:
         self._size += len(data)
         if self._size > self._limit:
             self._too_big()
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise APITimeoutError(
+                "the answer took longer than the total timeout to arrive", model=self._model
+            )
         self._parts.append(data)
 
     def _too_big(self) -> None:

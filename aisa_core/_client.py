@@ -153,7 +153,7 @@ class AISAClient:
         with self._slot(), map_transport_errors(model=model):
             streamed = http.send(request, stream=True)
             try:
-                body = BodyReader(streamed, model)
+                body = BodyReader(streamed, model, self._settings.timeouts.total)
                 for data in streamed.iter_bytes():
                     body.add(data)
             finally:

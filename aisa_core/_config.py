@@ -132,12 +132,15 @@ def normalize_model(model: str) -> str:
 
 @dataclass(frozen=True)
 class Timeouts:
-    """Timeouts in seconds. Read defaults to 120 s as AIsa recommends; streams idle 60 s at most."""
+    """Timeouts in seconds. Read (the longest wait for the next bytes) defaults to 120 s as AIsa
+    recommends; ``total`` caps a whole non-streamed answer, so a server that trickles bytes
+    cannot hold a call forever (streams are bounded by ``read`` between events instead)."""
 
     connect: float = 10.0
     read: float = 120.0
     write: float = 30.0
     pool: float = 30.0
+    total: float | None = 600.0
 
     @classmethod
     def of(cls, value: float | Timeouts | None) -> Timeouts:
@@ -149,4 +152,10 @@ class Timeouts:
         if value <= 0:
             raise ConfigurationError(f"timeout must be positive seconds, got {value!r}")
         seconds = float(value)
-        return cls(connect=min(10.0, seconds), read=seconds, write=min(30.0, seconds), pool=seconds)
+        return cls(
+            connect=min(10.0, seconds),
+            read=seconds,
+            write=min(30.0, seconds),
+            pool=seconds,
+            total=max(600.0, seconds),
+        )

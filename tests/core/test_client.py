@@ -910,3 +910,23 @@ def test_get_model_uses_the_single_model_route(make_client: MakeClient, recorder
         b"/v1/models/gpt-4.1",
         b"/v1/models/aisa%2Fx%20y",
     ]
+
+
+def test_a_trickling_answer_hits_the_total_timeout(
+    make_client: MakeClient, recorder: Recorder
+) -> None:
+    import time
+
+    from aisa_core import Timeouts
+
+    class Trickle(httpx.SyncByteStream):  # each read is quick, the whole never ends
+        def __iter__(self) -> Any:
+            while True:
+                time.sleep(0.02)
+                yield b" "
+
+    recorder.script.append(httpx.Response(200, stream=Trickle()))
+    started = time.monotonic()
+    with pytest.raises(E.APITimeoutError, match="total timeout"):
+        make_client(max_retries=0, timeout=Timeouts(read=5, total=0.2)).chat("hi")
+    assert time.monotonic() - started < 2
