@@ -23,6 +23,7 @@ from ._config import (
     resolve_api_key,
     resolve_base_url,
 )
+from ._http import fill_content
 from ._retry import AttemptPlan, FallbackOn, RetryPolicy, default_fallback_on
 from .callbacks import StreamHandler
 from .content import MessageLike, normalize_messages
@@ -176,14 +177,9 @@ class BodyReader:
         )
 
     def response(self, response: httpx.Response) -> httpx.Response:
-        """The same answer with its (decoded) body in memory."""
-        return httpx.Response(
-            response.status_code,
-            headers=response.headers,
-            content=b"".join(self._parts),
-            request=response.request,
-            extensions=response.extensions,
-        )
+        """The same answer, now with its (decoded) body in memory, as ``read()`` leaves it."""
+        fill_content(response, b"".join(self._parts))
+        return response
 
 
 def raise_for_status(response: httpx.Response, model: str) -> None:

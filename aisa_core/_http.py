@@ -69,6 +69,12 @@ def async_client(
     )
 
 
+def fill_content(response: httpx.Response, body: bytes) -> None:
+    """Give a streamed response the body we read ourselves (under a size and time bound), the
+    way httpx's own ``read()`` does, instead of building a second response object."""
+    response._content = body
+
+
 def has_aiohttp() -> bool:
     try:
         import aiohttp  # noqa: F401
