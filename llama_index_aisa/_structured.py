@@ -14,9 +14,10 @@ from llama_index.core.base.llms.types import ChatResponse
 from llama_index.core.program.streaming_utils import process_streaming_content_incremental
 from pydantic import BaseModel, ValidationError
 
+from aisa_core import to_response_format
+
 __all__ = [
     "aparse_stream",
-    "json_schema_format",
     "parse_stream",
     "parse_structured",
     "plain_llm_kwargs",
@@ -28,24 +29,15 @@ _FENCE = re.compile(r"^\s*```(?:json)?\s*\n?(.*?)\n?\s*```\s*$", re.DOTALL)
 _TOOL_ONLY = ("tool_choice", "tool_required", "allow_parallel_tool_calls", "tools")
 
 
-def json_schema_format(output_cls: type[BaseModel]) -> dict[str, Any]:
-    """A ``response_format`` for ``output_cls``, without ``strict``: strict mode needs a schema
-    rewritten to the provider's subset (every field required, no extra properties), which a
-    plain pydantic schema is not, and providers refuse it with a 400."""
-    name = re.sub(r"[^A-Za-z0-9_-]", "_", output_cls.__name__)[:64]
-    return {
-        "type": "json_schema",
-        "json_schema": {"name": name, "schema": output_cls.model_json_schema()},
-    }
-
-
 def plain_llm_kwargs(
     llm_kwargs: dict[str, Any] | None, output_cls: type[BaseModel]
 ) -> dict[str, Any]:
     """The caller's ``llm_kwargs`` for a JSON-schema request: tool options dropped (there are
     no tools here, and a ``tool_choice`` without tools is refused)."""
     kwargs = {k: v for k, v in (llm_kwargs or {}).items() if k not in _TOOL_ONLY}
-    kwargs["response_format"] = json_schema_format(output_cls)
+    # The core leaves `strict` out: strict mode needs a schema rewritten to the provider's
+    # subset (every field required, no extra properties), which a plain pydantic schema is not.
+    kwargs["response_format"] = to_response_format(output_cls)
     return kwargs
 
 
