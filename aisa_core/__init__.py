@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._base import __version__
 from ._client import AISAClient, ChatStream
-from ._config import (
+from .config import (
     DEFAULT_BASE_URL,
     Secret,
     Timeouts,

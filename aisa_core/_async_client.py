@@ -36,7 +36,7 @@ from ._base import (
 )
 from ._chunks import ChunkReader, compare_result, gemini_body, model_info, model_infos
 from ._client import _split, _timeout
-from ._config import Timeouts
+from .config import Timeouts
 from ._http import async_client, default_async_transport, map_transport_errors, to_httpx_timeout
 from ._retry import AttemptPlan
 from ._streams import StreamState, is_json

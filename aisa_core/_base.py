@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
-from ._config import (
+from .config import (
     API_KEY_ENV,
     Secret,
     Timeouts,

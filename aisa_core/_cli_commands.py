@@ -18,7 +18,7 @@ from typing import Any
 
 from . import _cli_format as fmt
 from ._client import AISAClient
-from ._config import API_KEY_ENV
+from .config import API_KEY_ENV
 from .capabilities import capabilities
 from .content import image_part, system, text_part, user
 from .errors import ConfigurationError, InvalidInputError

@@ -22,7 +22,7 @@ from ._base import (
     raise_for_status,
 )
 from ._chunks import ChunkReader, compare_result, gemini_body, model_info, model_infos
-from ._config import Timeouts
+from .config import Timeouts
 from ._http import map_transport_errors, sync_client, to_httpx_timeout
 from ._retry import AttemptPlan
 from ._streams import StreamState, is_json

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ._config import Timeouts
+from .config import Timeouts
 from .errors import AISAError, APIConnectionError, APITimeoutError, StreamInterruptedError
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ import threading
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ._config import normalize_model
+from .config import normalize_model
 from .types import ModelInfo
 
 __all__ = ["Capabilities", "capabilities", "register"]

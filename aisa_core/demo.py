@@ -22,7 +22,7 @@ from typing import Any
 
 from . import _cli_format as fmt
 from ._client import AISAClient
-from ._config import API_KEY_ENV, resolve_base_url
+from .config import API_KEY_ENV, resolve_base_url
 from .content import assistant, image_part, text_part, tool_result, user
 from .errors import AISAError
 from .types import ChatCompletion
