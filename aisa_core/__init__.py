@@ -13,8 +13,10 @@ stand-in gateway in ``aisa_core.standin``.
 
 from typing import TYPE_CHECKING, Any
 
-from ._base import __version__
-from ._client import AISAClient, ChatStream
+from .callbacks import PrintHandler, StreamHandler
+from .capabilities import capabilities
+from .client import AISAClient, ChatStream
+from .client.settings import __version__
 from .config import (
     DEFAULT_BASE_URL,
     Secret,
@@ -24,9 +26,6 @@ from .config import (
     resolve_api_key,
     resolve_base_url,
 )
-from ._retry import AttemptPlan, RetryPolicy, default_fallback_on
-from .callbacks import PrintHandler, StreamHandler
-from .capabilities import capabilities
 from .content import (
     assistant,
     audio_part,
@@ -62,6 +61,7 @@ from .errors import (
     UnknownModelError,
     UnprocessableEntityError,
 )
+from .protocol.retry import AttemptPlan, RetryPolicy, default_fallback_on
 from .ratelimit import RateLimiter
 from .tools import normalize_tool_choice, to_response_format, to_tool
 from .types import (
@@ -79,15 +79,15 @@ from .types import (
 )
 
 if TYPE_CHECKING:
-    from ._async_client import AsyncAISAClient, AsyncChatStream
+    from .client.aio import AsyncAISAClient, AsyncChatStream
 
 
 def __getattr__(name: str) -> Any:
     # The async client (and asyncio) load on first use: `import aisa_core` stays cheap.
     if name in ("AsyncAISAClient", "AsyncChatStream"):
-        from . import _async_client
+        from .client import aio
 
-        return getattr(_async_client, name)
+        return getattr(aio, name)
     raise AttributeError(f"module 'aisa_core' has no attribute {name!r}")
 
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from . import _cli_format as fmt
-from ._client import AISAClient
-from .config import API_KEY_ENV
 from .capabilities import capabilities
+from .client import AISAClient
+from .config import API_KEY_ENV
 from .content import image_part, system, text_part, user
 from .errors import ConfigurationError, InvalidInputError
 from .types import ChatCompletion, ChatCompletionChunk

@@ -7,12 +7,15 @@ onto LangChain callbacks and LlamaIndex instrumentation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from .errors import AISAError
 from .types import ChatCompletion, ToolCallDelta, Usage
 
-__all__ = ["PrintHandler", "StreamHandler"]
+__all__ = ["PrintHandler", "StreamHandler", "dispatch"]
+
+Events = list[tuple[str, tuple[Any, ...]]]
 
 
 class StreamHandler:
@@ -52,3 +55,9 @@ class PrintHandler(StreamHandler):
 
     def on_end(self, completion: ChatCompletion) -> None:
         print(file=self._file, flush=True)
+
+
+def dispatch(handlers: Sequence[StreamHandler], events: Events) -> list[Any]:
+    """Call ``on_<name>(*args)`` of every handler for each event, in order; returns what they
+    returned (awaitables, for ``async def`` handlers in async streams)."""
+    return [getattr(h, f"on_{name}")(*args) for name, args in events for h in handlers]

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 
 from . import _cli_commands as commands
-from ._base import __version__
+from .client.settings import __version__
 from .errors import AISAError, AllModelsFailedError, ConfigurationError, InvalidInputError, redact
 
 __all__ = ["build_parser", "main"]

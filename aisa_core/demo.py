@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import _cli_format as fmt
-from ._client import AISAClient
+from .client import AISAClient
 from .config import API_KEY_ENV, resolve_base_url
 from .content import assistant, image_part, text_part, tool_result, user
 from .errors import AISAError

@@ -118,27 +118,22 @@ class RateLimiter:
                 loop.call_soon_threadsafe(_wake, future)
                 return
 
-    @contextlib.contextmanager
-    def slot(self) -> Iterator[None]:
-        """Hold one request slot (sync)."""
+    def acquire(self) -> None:
+        """Take one request slot, waiting as long as needed (sync); give it back with
+        ``release``."""
         wait = self.reserve()
         if wait:
             time.sleep(wait)
         while True:
             with self._lock:
                 if self._try_enter():
-                    break
+                    return
                 event = threading.Event()
                 self._waiters.append(event)
             event.wait()
-        try:
-            yield
-        finally:
-            self._leave()
 
-    @contextlib.asynccontextmanager
-    async def aslot(self) -> AsyncIterator[None]:
-        """Hold one request slot (async); cancellation while waiting gives the turn on."""
+    async def aacquire(self) -> None:
+        """Take one request slot (async); cancellation while waiting gives the turn on."""
         import asyncio
 
         wait = self.reserve()
@@ -148,7 +143,7 @@ class RateLimiter:
         while True:
             with self._lock:
                 if self._try_enter():
-                    break
+                    return
                 future: asyncio.Future[None] = loop.create_future()
                 self._waiters.append((loop, future))
             try:
@@ -160,10 +155,28 @@ class RateLimiter:
                     with contextlib.suppress(ValueError):
                         self._waiters.remove((loop, future))
                 raise
+
+    def release(self) -> None:
+        """Give back a slot taken with ``acquire`` or ``aacquire``."""
+        self._leave()
+
+    @contextlib.contextmanager
+    def slot(self) -> Iterator[None]:
+        """Hold one request slot (sync)."""
+        self.acquire()
         try:
             yield
         finally:
-            self._leave()
+            self.release()
+
+    @contextlib.asynccontextmanager
+    async def aslot(self) -> AsyncIterator[None]:
+        """Hold one request slot (async)."""
+        await self.aacquire()
+        try:
+            yield
+        finally:
+            self.release()
 
 
 def _wake(future: asyncio.Future[None]) -> None:

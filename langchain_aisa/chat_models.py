@@ -273,7 +273,6 @@ class ChatAISA(BaseChatModel):
                 client = self._async_client
                 if client is None or self._async_client_settings != settings:
                     client = AsyncAISAClient(**settings)
-                    client.http  # noqa: B018 - make the pool now, under the lock
                     self._async_client, self._async_client_settings = client, settings
         return client
 

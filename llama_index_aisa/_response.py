@@ -169,9 +169,14 @@ def completion_response(response: ChatResponse) -> CompletionResponse:
 class StreamView(Protocol):
     """What ``StreamSnapshots`` reads from a core ``ChatStream`` / ``AsyncChatStream``."""
 
-    model: str | None
-    meta: ResponseMeta
-    accumulator: Any
+    @property
+    def model(self) -> str | None: ...
+
+    @property
+    def meta(self) -> ResponseMeta: ...
+
+    @property
+    def accumulator(self) -> Any: ...
 
 
 class StreamSnapshots:

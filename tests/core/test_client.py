@@ -82,7 +82,7 @@ def test_plain_http_only_to_loopback() -> None:
 
 def test_construction_does_no_io_and_makes_the_pool_lazily() -> None:
     client = AISAClient(api_key=KEY)
-    assert client._http is None
+    assert not client._http.made
 
 
 def test_one_pool_for_every_call(make_client: MakeClient) -> None:
@@ -716,7 +716,7 @@ def test_key_absent_from_repr_errors_logs_and_pickles(
     clone = pickle.loads(data)
     assert clone.settings.api_key.get_secret_value() == KEY
     assert clone.settings.headers["Authorization"] == f"Bearer {KEY}"
-    assert clone._http is None
+    assert not clone._http.made
     import copy
 
     assert copy.deepcopy(client.settings).api_key == client.settings.api_key  # copies keep it
@@ -856,7 +856,7 @@ def test_accumulator_matches_what_the_caller_has_seen(
 def test_oversized_answers_are_refused(
     make_client: MakeClient, recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aisa_core._base as base
+    import aisa_core.transport.reading as base
 
     monkeypatch.setattr(base, "MAX_BODY_BYTES", 1000)
     recorder.script += [httpx.Response(200, json=completion_body("x" * 2000))] * 3
@@ -876,7 +876,7 @@ def test_oversized_answers_are_refused(
 async def test_oversized_answers_are_refused_async(
     recorder: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import aisa_core._base as base
+    import aisa_core.transport.reading as base
 
     monkeypatch.setattr(base, "MAX_BODY_BYTES", 1000)
     recorder.script.append(httpx.Response(200, json=completion_body("x" * 2000)))

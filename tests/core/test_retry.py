@@ -7,7 +7,7 @@ import random
 import pytest
 
 from aisa_core import errors as E
-from aisa_core._retry import AttemptPlan, RetryPolicy, default_fallback_on
+from aisa_core.protocol.retry import AttemptPlan, RetryPolicy, default_fallback_on
 
 
 def test_backoff_is_exponential_with_bounded_jitter_and_cap() -> None:

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aisa_core._chunks import ChunkReader
-from aisa_core._sse import ServerSentEvent, SSEDecoder
 from aisa_core.errors import MalformedResponseError
+from aisa_core.protocol.chunks import ChunkReader
+from aisa_core.protocol.sse import ServerSentEvent, SSEDecoder
 
 
 def decode(*reads: bytes) -> list[ServerSentEvent]:

@@ -263,7 +263,9 @@ async def test_async_direct_transport_and_injected_client_agree(aisa_standin: St
     hooked = AsyncAISAClient(
         api_key="k", base_url=aisa_standin.base_url, model="gpt-4.1", http_client=injected
     )
-    assert direct._direct is not None and hooked._direct is None
+    from aisa_core.transport import AiohttpHTTP, HttpxAsyncHTTP
+
+    assert isinstance(direct._http, AiohttpHTTP) and isinstance(hooked._http, HttpxAsyncHTTP)
     a, b = await direct.chat("same"), await hooked.chat("same")
     assert a.text == b.text and seen == ["/v1/chat/completions"]  # hooks run on the httpx path
     s1 = await direct.stream("same").completion()

@@ -10,8 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aisa_core import errors as E
-from aisa_core._sse import ServerSentEvent
-from aisa_core._stream import StreamAccumulator, parse_event
+from aisa_core.protocol.accumulate import StreamAccumulator
+from aisa_core.protocol.events import parse_event
+from aisa_core.protocol.sse import ServerSentEvent
 from aisa_core.types import ChatCompletionChunk
 from tests.core.helpers import chunk
 
@@ -173,7 +174,7 @@ def test_events_for_handlers_in_order() -> None:
         parsed(chunk("a", reasoning_content="r", tool_calls=[tc(None, "x", "f", "{}")])), events
     )
     assert [name for name, _ in events] == ["reasoning", "token", "tool_call_delta"]
-    assert events[2][1].index == 0
+    assert events[2][1][0].index == 0
 
 
 def test_empty_role_chunk_is_empty_but_finish_is_not() -> None:

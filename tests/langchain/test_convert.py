@@ -18,8 +18,8 @@ from langchain_core.messages import (
 
 from aisa_core import ChatCompletion, ChatCompletionChunk, ResponseMeta, Usage
 from aisa_core import ToolCall as WireToolCall
-from aisa_core._stream import StreamAccumulator
 from aisa_core.errors import Attempt, InvalidInputError, RateLimitError
+from aisa_core.protocol.accumulate import StreamAccumulator
 from langchain_aisa._convert import _convert_block, _convert_message
 from langchain_aisa._responses import (
     ChunkConverter,

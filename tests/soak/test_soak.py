@@ -99,11 +99,11 @@ async def _soak(total: int, concurrency: int, seed: int = 7) -> Counter[str]:
         tracemalloc.start()
         before = tracemalloc.get_traced_memory()[0]
         await asyncio.wait_for(asyncio.gather(*(one(*p) for p in plan)), timeout=600)
-        transport = client._direct
+        sessions = getattr(client._http, "sessions", None)
         await client.aclose()
-        if transport is not None:  # every pooled connection was closed with the client
-            assert all(s.closed for s in transport._sessions.values())
-            assert not transport._sessions
+        if sessions is not None:  # every pooled connection was closed with the client
+            assert all(s.closed for s in sessions.values())
+            assert not sessions
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()

@@ -11,12 +11,13 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .errors import (
+from aisa_core.errors import (
     AISAError,
     AllModelsFailedError,
     APIConnectionError,
     Attempt,
     MalformedResponseError,
+    NotFoundError,
     RateLimitError,
     ServerError,
     StreamError,
@@ -78,11 +79,12 @@ def default_fallback_on(error: AISAError) -> bool:
     return isinstance(error, _FALLBACK_CLASSES)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Step:
     model: str
     wait: float = 0.0
     retry: int = 0  # 0 for the first try of this model
+    route: int = 0  # which of the operation's routes (0 unless a route answered 404)
 
 
 @dataclass
@@ -90,7 +92,9 @@ class AttemptPlan:
     """Walks ``models`` in order, retrying each per ``retry`` before falling back.
 
     ``retry_before_fallback=False`` skips retries while another model is left (fail over fast),
-    and the total of all waits never exceeds ``retry.max_total_wait``.
+    and the total of all waits never exceeds ``retry.max_total_wait``. An operation served at
+    several ``routes`` (Gemini's current and older paths) tries the next route of the same model
+    when one answers a plain 404, before that counts as the model's failure.
     """
 
     models: Sequence[str]
@@ -98,10 +102,12 @@ class AttemptPlan:
     fallback_on: FallbackOn = default_fallback_on
     retry_before_fallback: bool = True
     rng: random.Random = field(default_factory=random.Random)
+    routes: int = 1
     attempts: list[Attempt] = field(default_factory=list)
     _position: int = 0
     _retries: int = 0
     _waited: float = 0.0
+    _route: int = 0
 
     def first(self) -> Step:
         return Step(self.models[0])
@@ -112,6 +118,9 @@ class AttemptPlan:
 
     def after_failure(self, error: AISAError) -> Step:
         """The next step, or raise: the error itself for a single model, else one error with all."""
+        if self._route + 1 < self.routes and _route_missing(error):
+            self._route += 1
+            return Step(self.model, 0.0, self._retries, self._route)
         self.attempts.append(Attempt(self.model, error))
         has_next = self._position + 1 < len(self.models)
         if self._may_retry(error, has_next):
@@ -119,12 +128,12 @@ class AttemptPlan:
             if self._waited + wait <= self.retry.max_total_wait:
                 self._retries += 1
                 self._waited += wait
-                return Step(self.model, wait, self._retries)
+                return Step(self.model, wait, self._retries, self._route)
         if not self.fallback_on(error) or len(self.models) == 1:
             raise error  # e.g. a 401: every other model would fail the same way
         if has_next:
             self._position += 1
-            self._retries = 0
+            self._retries = self._route = 0
             return Step(self.model)
         raise AllModelsFailedError(self.attempts) from error
 
@@ -136,3 +145,8 @@ class AttemptPlan:
     @property
     def failures(self) -> tuple[Attempt, ...]:
         return tuple(self.attempts)
+
+
+def _route_missing(error: AISAError) -> bool:
+    """A plain 404 (the route is not there), not "unknown model"."""
+    return isinstance(error, NotFoundError) and not isinstance(error, UnknownModelError)

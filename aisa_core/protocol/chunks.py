@@ -1,17 +1,22 @@
-"""Bytes to chunks for one streamed answer, and the other small pure pieces both clients share."""
+"""Bytes to chunks for one streamed answer. Pure and incremental.
+
+``ChunkReader`` runs the SSE decoder and ``parse_event`` over network reads; a JSON answer to a
+stream request (a backend that ignored ``stream=true``) becomes one equivalent chunk with
+``completion_chunk``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
-from ._sse import ServerSentEvent, SSEDecoder
-from ._stream import parse_event
-from .capabilities import capabilities
-from .errors import AISAError, MalformedResponseError
-from .types import ChatCompletion, ChatCompletionChunk, CompareResult, ModelInfo
+from aisa_core.errors import AISAError, MalformedResponseError
+from aisa_core.types import ChatCompletion, ChatCompletionChunk
 
-__all__ = ["ChunkReader", "compare_result", "gemini_body", "model_infos"]
+from .events import parse_event
+from .sse import ServerSentEvent, SSEDecoder
+
+__all__ = ["ChunkReader", "completion_chunk"]
 
 
 class ChunkReader:
@@ -21,14 +26,15 @@ class ChunkReader:
     it), but a body that carried nothing at all is an error, never an empty success.
     """
 
-    __slots__ = ("_decoder", "_model", "_pending", "done", "seen")
+    __slots__ = ("_decoder", "_model", "_pending", "done", "events", "seen")
 
     def __init__(self, model: str) -> None:
         self._decoder = SSEDecoder()
         self._model = model
         self._pending: AISAError | None = None
         self.done = False
-        self.seen = 0
+        self.seen = 0  # chunks
+        self.events = 0  # events, [DONE] and errors included: the stream is alive
 
     def feed(self, data: bytes) -> list[ChatCompletionChunk]:
         self._raise_pending()
@@ -55,6 +61,7 @@ class ChunkReader:
         for event in events:
             if self.done:
                 break
+            self.events += 1
             try:
                 chunk = parse_event(event, model=self._model)
             except AISAError as error:
@@ -68,66 +75,6 @@ class ChunkReader:
             self.seen += 1
             out.append(chunk)
         return out
-
-
-def model_infos(data: Any) -> list[ModelInfo]:
-    """``/v1/models`` entries merged with the capability table (the listing has no limits)."""
-    rows = data.get("data", []) if isinstance(data, Mapping) else []
-    out = []
-    for row in rows:
-        if isinstance(row, Mapping) and isinstance(row.get("id"), str):
-            out.append(merge_model_info(row))
-    return out
-
-
-def model_info(data: Any, model_id: str) -> ModelInfo:
-    """``/v1/models/{id}``: one entry (bare, or wrapped in ``data``) merged with the table."""
-    if isinstance(data, Mapping) and isinstance(data.get("data"), Mapping):
-        data = data["data"]
-    row = data if isinstance(data, Mapping) and isinstance(data.get("id"), str) else {}
-    return merge_model_info({"id": model_id, **row})
-
-
-def merge_model_info(row: Mapping[str, Any]) -> ModelInfo:
-    base = capabilities(row["id"]).model_dump()
-    base.update({k: v for k, v in row.items() if v is not None})
-    return ModelInfo.model_validate(base)
-
-
-def compare_result(
-    model: str, outcome: ChatCompletion | Exception, latency: float
-) -> CompareResult:
-    if isinstance(outcome, ChatCompletion):
-        usage = outcome.usage
-        return CompareResult(
-            model=model,
-            ok=True,
-            text=outcome.text,
-            latency_s=latency,
-            prompt_tokens=usage.prompt_tokens if usage else None,
-            completion_tokens=usage.completion_tokens if usage else None,
-            cost_usd=outcome.cost_usd,
-            served_model=outcome.model or None,
-        )
-    return CompareResult(
-        model=model,
-        ok=False,
-        status="error",
-        latency_s=latency,
-        error=str(outcome),
-        error_type=type(outcome).__name__,
-    )
-
-
-def gemini_body(
-    prompt: str | Sequence[Mapping[str, Any]], extra: Mapping[str, Any]
-) -> dict[str, Any]:
-    """A ``generateContent`` body from a prompt string or ready ``contents``."""
-    if isinstance(prompt, str):
-        contents: list[Any] = [{"role": "user", "parts": [{"text": prompt}]}]
-    else:
-        contents = [dict(c) for c in prompt]
-    return {"contents": contents, **extra}
 
 
 def completion_chunk(completion: ChatCompletion) -> ChatCompletionChunk:

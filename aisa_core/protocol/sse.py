@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import MalformedResponseError
+from aisa_core.errors import MalformedResponseError
 
 __all__ = ["MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent"]
 

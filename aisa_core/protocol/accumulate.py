@@ -1,22 +1,17 @@
-"""Events to chunks to a final completion. Pure: no I/O, no clock.
+"""Chunks to a final completion. Pure: no I/O, no clock.
 
-``parse_event`` turns one SSE event into a chunk, ``None`` for ``[DONE]``, or raises the typed
-error of an in-band ``error`` event. ``StreamAccumulator`` merges chunks into a
-``ChatCompletion``: tool-call fragments are joined by ``index`` (several per chunk, a missing
-index, a name repeated in every fragment), reasoning text is kept, usage is taken from any chunk.
+``StreamAccumulator`` merges chunks into a ``ChatCompletion``: tool-call fragments are joined by
+``index`` (several per chunk, a missing index, a name repeated in every fragment), reasoning
+text is kept, usage is taken from any chunk.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
-from ._sse import ServerSentEvent
-from .errors import MalformedResponseError, error_from_body, redact
-from .types import (
+from aisa_core.errors import MalformedResponseError
+from aisa_core.types import (
     ChatCompletion,
     ChatCompletionChunk,
     Choice,
@@ -28,36 +23,12 @@ from .types import (
     Usage,
 )
 
-__all__ = ["DONE", "StreamAccumulator", "parse_event"]
+__all__ = ["MAX_TOOL_CALLS", "Events", "StreamAccumulator"]
 
-DONE = "[DONE]"
+Events = list[tuple[str, tuple[Any, ...]]]
+"""What stream handlers should hear: ``(name, args)`` calls ``on_<name>(*args)``."""
+
 MAX_TOOL_CALLS = 128
-
-
-def parse_event(event: ServerSentEvent, *, model: str | None = None) -> ChatCompletionChunk | None:
-    """One event to a chunk. ``None`` means the stream is finished (``[DONE]``)."""
-    data = event.data
-    if data.strip() == DONE:
-        return None
-    if '"error"' not in data:  # the common case: one pass from JSON text to the model
-        try:
-            return ChatCompletionChunk.model_validate_json(data)
-        except ValidationError:
-            pass  # fall through for the precise error below
-    try:
-        raw: Any = json.loads(data)
-    except ValueError as exc:
-        raise MalformedResponseError(
-            f"stream event is not JSON: {redact(data[:200])!r}", model=model
-        ) from exc
-    if not isinstance(raw, dict):
-        raise MalformedResponseError(f"stream event is not an object: {redact(data[:200])!r}")
-    if "error" in raw and not raw.get("choices"):
-        raise error_from_body(raw, model=model)
-    try:
-        return ChatCompletionChunk.model_validate(raw)
-    except ValidationError as exc:
-        raise MalformedResponseError(f"unexpected stream chunk: {exc.errors()[0]['msg']}") from exc
 
 
 @dataclass
@@ -85,7 +56,7 @@ class StreamAccumulator:
     chunks: int = 0
     _last_index: int | None = None
 
-    def add(self, chunk: ChatCompletionChunk, events: list[tuple[str, Any]] | None = None) -> None:
+    def add(self, chunk: ChatCompletionChunk, events: Events | None = None) -> None:
         """Merge ``chunk``; when ``events`` is a list, append what a handler should hear."""
         self.chunks += 1
         self.id = self.id or chunk.id
@@ -97,24 +68,24 @@ class StreamAccumulator:
         if chunk.usage is not None:
             self.usage = chunk.usage
             if events is not None:
-                events.append(("usage", chunk.usage))
+                events.append(("usage", (chunk.usage,)))
 
-    def _add_choice(self, choice: ChunkChoice, events: list[tuple[str, Any]] | None) -> None:
+    def _add_choice(self, choice: ChunkChoice, events: Events | None) -> None:
         delta = choice.delta
         if delta.role:
             self.role = delta.role
         if delta.reasoning_content:
             self.reasoning.append(delta.reasoning_content)
             if events is not None:
-                events.append(("reasoning", delta.reasoning_content))
+                events.append(("reasoning", (delta.reasoning_content,)))
         if isinstance(delta.content, str) and delta.content:
             self.text.append(delta.content)
             if events is not None:
-                events.append(("token", delta.content))
+                events.append(("token", (delta.content,)))
         for tc in delta.tool_calls or ():
             tc.index = self.add_tool_call_delta(tc)  # callers always see a resolved index
             if events is not None:
-                events.append(("tool_call_delta", tc))
+                events.append(("tool_call_delta", (tc,)))
         if choice.finish_reason:
             self.finish_reason = choice.finish_reason
 

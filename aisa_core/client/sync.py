@@ -1,0 +1,342 @@
+"""``AISAClient``: the synchronous client.
+
+Every endpoint is a pure operation (``aisa_core.protocol``) run by one loop, ``_call``, which
+performs what the call asks for (sleep, send, read, close, tell the handlers) on one pooled
+``httpx.Client``; retries, fallbacks and parsing are decided in the protocol, once for both
+clients.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from aisa_core.callbacks import StreamHandler, dispatch
+from aisa_core.errors import AISAError
+from aisa_core.protocol.account import GetBalance
+from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
+from aisa_core.protocol.effects import Close, Driver, Effect, Emit, Notify, Open, Read, Send, Sleep
+from aisa_core.protocol.gemini import GenerateContent
+from aisa_core.protocol.models import GetModel, ListModels
+from aisa_core.protocol.operation import Operation, run
+from aisa_core.protocol.streaming import StreamState, run_stream
+from aisa_core.protocol.wire import Reply
+from aisa_core.transport.sync import SyncBody, SyncHTTP, bury
+from aisa_core.types import (
+    Balance,
+    ChatCompletion,
+    ChatCompletionChunk,
+    CompareResult,
+    CostQuote,
+    ModelInfo,
+    ResponseMeta,
+)
+
+from .settings import ClientSettings
+
+if TYPE_CHECKING:
+    import httpx
+
+    from aisa_core.protocol.accumulate import StreamAccumulator
+    from aisa_core.ratelimit import RateLimiter
+
+__all__ = ["AISAClient", "ChatStream"]
+
+T = TypeVar("T")
+
+
+class _IO:
+    """Performs one call's effects and owns what it opened: a stream's body and its
+    rate-limit slot. Dropped unclosed, it leaves them to ordinary code (never a lock taken in a
+    finaliser: see ``transport.sync``)."""
+
+    __slots__ = ("_body", "_client", "_handlers", "_limiter")
+
+    def __init__(self, client: AISAClient, handlers: Sequence[StreamHandler] = ()) -> None:
+        self._client = client
+        self._handlers = handlers
+        self._body: SyncBody | None = None
+        self._limiter: RateLimiter | None = None
+
+    def perform(self, effect: Effect) -> Any:
+        return _PERFORM[type(effect)](self, effect)
+
+    def _sleep(self, effect: Sleep) -> None:
+        self._client._sleep(effect.seconds)
+
+    def _send(self, effect: Send) -> Reply:
+        limiter = self._client.settings.rate_limiter
+        if limiter is None:
+            return self._client._http.send(effect.request, effect.model)
+        with limiter.slot():
+            return self._client._http.send(effect.request, effect.model)
+
+    def _open(self, effect: Open) -> Reply:
+        limiter = self._client.settings.rate_limiter
+        if limiter is not None:
+            limiter.acquire()
+            self._limiter = limiter
+        reply, self._body = self._client._http.open(effect.request, effect.model)
+        return reply
+
+    def _read(self, effect: Read) -> bytes:
+        assert self._body is not None
+        return self._body.read(fresh=effect.fresh, streaming=effect.streaming)
+
+    def _close(self, effect: Close) -> None:
+        body, limiter, self._body, self._limiter = self._body, self._limiter, None, None
+        try:
+            if body is not None:
+                body.close(drain=effect.drain)
+        finally:
+            if limiter is not None:
+                limiter.release()
+
+    def _notify(self, effect: Notify) -> None:
+        dispatch(self._handlers, effect.events)
+
+    def close(self) -> None:
+        self._close(Close())
+
+    def __del__(self) -> None:
+        if self._body is not None:
+            self._body.abandon()
+        if self._limiter is not None:
+            bury(_Release(self._limiter))
+
+
+class _Release:
+    """A rate-limit slot to give back later, from ordinary code."""
+
+    __slots__ = ("_limiter",)
+
+    def __init__(self, limiter: Any) -> None:
+        self._limiter = limiter
+
+    def close(self) -> None:
+        self._limiter.release()
+
+
+_PERFORM: dict[type[Effect], Callable[[_IO, Any], Any]] = {
+    Sleep: _IO._sleep,
+    Send: _IO._send,
+    Open: _IO._open,
+    Read: _IO._read,
+    Close: _IO._close,
+    Notify: _IO._notify,
+}
+
+
+class AISAClient:
+    """Synchronous AIsa client. Thread safe; one connection pool shared by every call.
+
+    >>> client = AISAClient(model="gpt-4.1-mini", fallback_models=["claude-haiku-4-5-20251001"])
+    >>> client.chat("Say hi").text  # doctest: +SKIP
+
+    Settings: ``api_key`` (else ``AISA_API_KEY``), ``base_url`` (else ``AISA_BASE_URL``, with or
+    without ``/v1``), ``timeout`` in seconds, ``max_retries``, ``fallback_models``,
+    ``default_headers``, ``handlers`` (streaming callbacks), ``rate_limiter``,
+    ``http_client``/``transport``. Construction does no I/O.
+    """
+
+    def __init__(
+        self,
+        *,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        **settings: Any,
+    ) -> None:
+        self._settings = ClientSettings(**settings)
+        self._http = SyncHTTP(self._settings.timeouts, client=http_client, transport=transport)
+        self._sleep: Callable[[float], None] = time.sleep
+
+    @property
+    def settings(self) -> ClientSettings:
+        return self._settings
+
+    @property
+    def http(self) -> httpx.Client:
+        """The pooled HTTP client, made on first use (construction never touches the network)."""
+        return self._http.client
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"AISAClient(base_url={s.base_url!r}, model={s.model!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_sleep": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sleep = time.sleep
+
+    def __del__(self) -> None:
+        # Like the OpenAI SDK: a dropped client closes the pool it owns.
+        with contextlib.suppress(Exception):
+            self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> AISAClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _call(self, op: Operation[T]) -> T:
+        """Run ``op``: perform each effect its call asks for, until it returns or raises."""
+        io = _IO(self)
+        driver = Driver(run(op, self._settings.plan(op.models, op.routes)))
+        try:
+            while (effect := driver.next()) is not None:
+                try:
+                    driver.give(io.perform(effect))
+                except Exception as error:
+                    driver.fail(error)
+            return cast(T, driver.result)
+        finally:
+            io.close()
+
+    # --- endpoints: one operation each -----------------------------------------------------
+
+    def chat(
+        self,
+        messages: Messages,
+        *,
+        model: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        **options: Any,
+    ) -> ChatCompletion:
+        """One answer. ``options``: ``tools``, ``tool_choice``, ``response_format``, ``strict``,
+        ``parallel_tool_calls``, ``extra_body``, ``extra_headers``, ``timeout`` and any request
+        parameter (``temperature``, ``max_tokens``, ``stop``, ...; unknown ones pass through)."""
+        return self._call(Chat(self._settings, messages, model, fallback_models, options))
+
+    def stream(
+        self,
+        messages: Messages,
+        *,
+        model: str | None = None,
+        fallback_models: Sequence[str] | None = None,
+        handlers: Sequence[StreamHandler] | None = None,
+        **options: Any,
+    ) -> ChatStream:
+        """A streamed answer: iterate it for chunks, or call ``completion()`` for the whole.
+
+        Falls back to the next model only while nothing has reached the caller."""
+        op = Chat(self._settings, messages, model, fallback_models, options, stream=True)
+        return ChatStream(self, op, self._settings.handlers_for(handlers))
+
+    def list_models(self) -> list[ModelInfo]:
+        """The gateway's models merged with the capability table; ``[]`` if the route is absent."""
+        return self._call(ListModels(self._settings))
+
+    def get_model(self, model_id: str) -> ModelInfo | None:
+        """One model (``GET /v1/models/{id}``, merged with the capability table), or ``None``
+        when the gateway does not know it (404)."""
+        return self._call(GetModel(self._settings, model_id))
+
+    def balance(self) -> Balance:
+        return self._call(GetBalance(self._settings))
+
+    def quote(self, messages: Messages, *, model: str | None = None, **options: Any) -> CostQuote:
+        """What a chat request would cost, validated but not run (``X-AISA-Cost-Mode: quote``)."""
+        return self._call(Quote(self._settings, messages, model, options))
+
+    def generate_content(
+        self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
+    ) -> dict[str, Any]:
+        """Gemini's native ``generateContent`` (no streaming variant is documented); tries the
+        current ``/v1beta`` route, then the older ``/v1`` one."""
+        return self._call(GenerateContent(self._settings, model, prompt, extra))
+
+    def compare_models(
+        self, prompt: Messages, models: Sequence[str], **options: Any
+    ) -> list[CompareResult]:
+        """The same prompt on several models at once; per model the answer or the error."""
+
+        def one(m: str) -> CompareResult:
+            started = time.perf_counter()
+            try:
+                outcome: ChatCompletion | AISAError = self.chat(
+                    prompt, model=m, fallback_models=[], **options
+                )
+            except AISAError as error:
+                outcome = error
+            return compare_result(m, outcome, time.perf_counter() - started)
+
+        with ThreadPoolExecutor(max_workers=max(1, min(16, len(models)))) as pool:
+            return list(pool.map(one, models))
+
+
+class ChatStream(Iterator[ChatCompletionChunk]):
+    """Chunks of one answer, each with something in it (no empty role-only chunk).
+
+    ``model`` is the model that serves it, ``meta`` the headers' facts and the failed attempts
+    before it, ``accumulator`` what has arrived so far. Closing it (or leaving its ``with``
+    block) closes the HTTP response; a stream dropped unclosed is closed by the client's next
+    call.
+    """
+
+    def __init__(self, client: AISAClient, op: Chat, handlers: Sequence[StreamHandler]) -> None:
+        self._state = StreamState(bool(handlers))
+        self._io = _IO(client, handlers)
+        self._driver: Driver[None] = Driver(
+            run_stream(op, client.settings.plan(op.models), self._state)
+        )
+
+    @property
+    def model(self) -> str | None:
+        return self._state.model
+
+    @property
+    def meta(self) -> ResponseMeta:
+        return self._state.meta
+
+    @property
+    def accumulator(self) -> StreamAccumulator:
+        return self._state.accumulator
+
+    def __next__(self) -> ChatCompletionChunk:
+        driver, io = self._driver, self._io
+        try:
+            while (effect := driver.next()) is not None:
+                if type(effect) is Emit:
+                    return effect.chunk
+                try:
+                    driver.give(io.perform(effect))
+                except Exception as error:
+                    driver.fail(error)
+        except BaseException:
+            self.close()
+            raise
+        self.close()
+        raise StopIteration
+
+    def __iter__(self) -> ChatStream:
+        return self
+
+    def __enter__(self) -> ChatStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._driver.close()
+        self._io.close()
+
+    def completion(self) -> ChatCompletion:
+        """Read whatever is left and return the whole answer."""
+        for _ in self:
+            pass
+        return self._state.final()
+
+    def text_stream(self) -> Iterator[str]:
+        for chunk in self:
+            if chunk.text:
+                yield chunk.text

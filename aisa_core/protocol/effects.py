@@ -1,0 +1,118 @@
+"""What a call asks the world to do, as data; and the driver that steps a call.
+
+A call (``operation.run``, ``streaming.run_stream``) is a generator: it yields an effect, and
+gets back what performing it gave (a ``Reply``, some bytes, nothing) or has the failure thrown
+in. Every decision (what to send, whether to retry or fall back, what the answer means, what a
+handler hears) is made in the generator, once; the sync and async clients only perform effects,
+each in its own way (``time.sleep`` or ``asyncio.sleep``, a blocking or an awaited send).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from aisa_core.types import ChatCompletionChunk
+
+from .wire import Request
+
+__all__ = ["Close", "Driver", "Effect", "Emit", "Notify", "Open", "Read", "Send", "Sleep"]
+
+T = TypeVar("T")
+
+
+class Effect:
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep(Effect):
+    """Wait before the next attempt."""
+
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Send(Effect):
+    """Send ``request`` (holding a rate-limit slot) and read the whole answer: gives a
+    ``Reply``, whatever its status."""
+
+    request: Request
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class Open(Effect):
+    """Send a stream request (taking a rate-limit slot, held until ``Close``): gives a
+    ``Reply``, with its body read whole when ``wire.reads_whole`` says so, else left open."""
+
+    request: Request
+    model: str
+
+
+@dataclass(frozen=True, slots=True)
+class Read(Effect):
+    """The next bytes of the open body (``b""`` at its end). ``fresh``: an event just
+    completed, so the next has a whole read timeout; ``streaming``: tokens reached the caller,
+    so a broken connection is a ``StreamInterruptedError``."""
+
+    model: str
+    fresh: bool = False
+    streaming: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Close(Effect):
+    """Close the open body and give back its slot; ``drain`` reads what is left first, so the
+    connection can be reused."""
+
+    drain: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Notify(Effect):
+    """Tell the stream's handlers: ``events`` are ``(name, args)``, calling ``on_<name>(*args)``
+    (awaited when a handler's method is ``async def``)."""
+
+    events: list[tuple[str, tuple[Any, ...]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Emit(Effect):
+    """Hand a chunk to whoever iterates the stream."""
+
+    chunk: ChatCompletionChunk
+
+
+class Driver(Generic[T]):
+    """Steps a call: ``next()`` gives its next effect (``None`` once it has returned, with the
+    value in ``result``); ``give`` or ``fail`` says how performing the last one went."""
+
+    __slots__ = ("_error", "_gen", "_value", "result")
+
+    def __init__(self, gen: Generator[Effect, Any, T]) -> None:
+        self._gen = gen
+        self._value: Any = None
+        self._error: BaseException | None = None
+        self.result: T | None = None
+
+    def next(self) -> Effect | None:
+        try:
+            if self._error is not None:
+                error, self._error = self._error, None
+                return self._gen.throw(error)
+            value, self._value = self._value, None
+            return self._gen.send(value)
+        except StopIteration as stop:
+            self.result = stop.value
+            return None
+
+    def give(self, value: Any) -> None:
+        self._value = value
+
+    def fail(self, error: BaseException) -> None:
+        self._error = error
+
+    def close(self) -> None:
+        self._gen.close()

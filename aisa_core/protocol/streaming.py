@@ -1,0 +1,125 @@
+"""A streamed chat answer as a pure generator of effects: open (retrying and falling back while
+nothing has reached the caller), then read, merge and hand out chunks, telling the handlers.
+
+Opening reads up to the first chunk with something in it, so a stream that fails right after
+its empty role-only chunk still falls back; after that first chunk, a failure is raised (a
+dropped connection as ``StreamInterruptedError``), never retried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+from aisa_core.errors import AISAError, Attempt
+from aisa_core.types import ChatCompletion, ChatCompletionChunk, ResponseMeta
+
+from .accumulate import Events, StreamAccumulator
+from .chat import Chat, parse_completion
+from .chunks import ChunkReader, completion_chunk
+from .effects import Close, Effect, Emit, Notify, Open, Read, Sleep
+from .retry import AttemptPlan
+from .wire import Reply, meta_from, raise_for_status, reads_whole
+
+__all__ = ["StreamState", "run_stream"]
+
+
+class StreamState:
+    """What a stream knows so far: ``model`` (the one serving it, after any fallback), ``meta``
+    (the headers' facts and the failed attempts before it) and ``accumulator`` (what has
+    arrived; its ``completion()`` is a snapshot later chunks never change)."""
+
+    __slots__ = ("accumulator", "meta", "model", "notify")
+
+    def __init__(self, notify: bool) -> None:
+        self.accumulator = StreamAccumulator()
+        self.model: str | None = None
+        self.meta = ResponseMeta()
+        self.notify = notify
+
+    def started(self, model: str, reply: Reply, attempts: tuple[Attempt, ...]) -> None:
+        self.model = model
+        self.meta = meta_from(reply, model)
+        self.meta.attempts = attempts
+
+    def add(self, chunk: ChatCompletionChunk) -> Events:
+        """Merge one chunk (just before it is handed out, so ``accumulator`` matches what the
+        caller has seen); return what the handlers should hear."""
+        if not self.notify:
+            self.accumulator.add(chunk)
+            return []
+        events: Events = []
+        self.accumulator.add(chunk, events)
+        return events
+
+    def final(self) -> ChatCompletion:
+        completion = self.accumulator.completion()
+        completion.meta = self.meta
+        return completion
+
+
+def run_stream(op: Chat, plan: AttemptPlan, state: StreamState) -> Generator[Effect, Any, None]:
+    """One streamed call of ``op`` (built with ``stream=True``)."""
+    try:
+        reader, head = yield from _open(op, plan, state)
+        model = plan.model
+        if state.notify:
+            yield Notify([("start", (model, op.payload))])
+        chunks: list[ChatCompletionChunk] = head
+        seen = reader.events
+        while True:
+            for chunk in chunks:
+                events = state.add(chunk)
+                if events:
+                    yield Notify(events)
+                if not chunk.is_empty:
+                    yield Emit(chunk)
+            if reader.done:
+                break
+            data = yield Read(model, fresh=seen != reader.events, streaming=True)
+            seen = reader.events
+            chunks = reader.feed(data) if data else reader.finish()
+        yield Close(drain=True)
+        if state.notify:
+            yield Notify([("end", (state.final(),))])
+    except AISAError as error:
+        if state.notify:
+            yield Notify([("error", (error,))])
+        raise
+
+
+def _open(
+    op: Chat, plan: AttemptPlan, state: StreamState
+) -> Generator[Effect, Any, tuple[ChunkReader, list[ChatCompletionChunk]]]:
+    step = plan.first()
+    while True:
+        if step.wait:
+            yield Sleep(step.wait)
+        try:
+            reply = yield Open(op.request(step.model, step.route), step.model)
+            reader = ChunkReader(step.model)
+            head = yield from _head(reply, reader, step.model)
+        except AISAError as error:
+            yield Close()
+            step = plan.after_failure(error)  # raises when nothing is left to try
+        else:
+            state.started(step.model, reply, plan.failures)
+            return reader, head
+
+
+def _head(
+    reply: Reply, reader: ChunkReader, model: str
+) -> Generator[Effect, Any, list[ChatCompletionChunk]]:
+    """Up to the first chunk with something in it; a JSON answer (an error, or a backend that
+    ignored ``stream=true``) is one whole chunk."""
+    if reads_whole(reply):
+        raise_for_status(reply, model)
+        reader.done = True
+        return [completion_chunk(parse_completion(reply, model))]
+    head: list[ChatCompletionChunk] = []
+    seen = 0
+    while not reader.done and all(c.is_empty for c in head):
+        data = yield Read(model, fresh=seen != reader.events)
+        seen = reader.events
+        head += reader.feed(data) if data else reader.finish()
+    return head

@@ -1,0 +1,315 @@
+"""Blocking HTTP through an ``httpx.Client`` (ours or the caller's), every read bounded.
+
+Deadlines: httpx times each socket read on its own, so a server that drips its headers or an
+event one byte at a time would never time out. Our connections run on a network backend that
+cuts every socket wait short at the deadline of the read in progress (kept per thread), so the
+total timeout covers the headers too and a stream is bounded by the time between its events.
+
+Nothing here is closed from a finaliser: a stream dropped without ``close()`` is handed to
+``GRAVEYARD`` and closed by the next call in ordinary code (httpcore closes under its pool
+lock, which the garbage collector may interrupt on this very thread).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import httpcore
+import httpx
+from httpcore._backends.base import SOCKET_OPTION
+
+from aisa_core.config import Timeouts
+from aisa_core.protocol.wire import Reply, Request, reads_whole
+
+from .boundary import map_transport_errors
+from .reading import Budget, Decoder, deadline_after
+
+__all__ = ["GRAVEYARD", "SyncBody", "SyncHTTP", "bury", "to_httpx_timeout"]
+
+LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
+GRAVEYARD: deque[Any] = deque()
+"""Responses and iterators dropped unclosed, waiting to be closed by ordinary code."""
+
+_local = threading.local()
+
+
+def bury(*things: Any) -> None:
+    """Called from finalisers: only an append (no lock, no I/O)."""
+    GRAVEYARD.append(things)
+
+
+def close_buried() -> None:
+    while GRAVEYARD:
+        try:
+            things = GRAVEYARD.popleft()
+        except IndexError:
+            return
+        for thing in things:
+            with contextlib.suppress(Exception):
+                thing.close()
+
+
+def to_httpx_timeout(t: Timeouts) -> httpx.Timeout:
+    return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
+
+
+@contextlib.contextmanager
+def _until(deadline: float | None) -> Iterator[None]:
+    previous = getattr(_local, "deadline", None)
+    _local.deadline = deadline
+    try:
+        yield
+    finally:
+        _local.deadline = previous
+
+
+def _clamp(timeout: float | None) -> float | None:
+    deadline: float | None = getattr(_local, "deadline", None)
+    if deadline is None:
+        return timeout
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise httpcore.ReadTimeout("the deadline for this read has passed")
+    return left if timeout is None else min(timeout, left)
+
+
+class _DeadlineStream(httpcore.NetworkStream):
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: httpcore.NetworkStream) -> None:
+        self._inner = inner
+
+    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
+        return self._inner.read(max_bytes, _clamp(timeout))
+
+    def write(self, buffer: bytes, timeout: float | None = None) -> None:
+        self._inner.write(buffer, _clamp(timeout))
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
+        return _DeadlineStream(self._inner.start_tls(*args, **kwargs))
+
+    def get_extra_info(self, info: str) -> Any:
+        return self._inner.get_extra_info(info)
+
+
+class _DeadlineBackend(httpcore.NetworkBackend):
+    def __init__(self, inner: httpcore.NetworkBackend) -> None:
+        self._inner = inner
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        stream = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
+        return _DeadlineStream(stream)
+
+    def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,
+        socket_options: Iterable[SOCKET_OPTION] | None = None,
+    ) -> httpcore.NetworkStream:
+        return _DeadlineStream(
+            self._inner.connect_unix_socket(path, _clamp(timeout), socket_options)
+        )
+
+    def sleep(self, seconds: float) -> None:
+        self._inner.sleep(seconds)
+
+
+def _with_deadlines(client: httpx.Client) -> httpx.Client:
+    """Put every connection pool of ``client`` (proxies included) on the deadline backend."""
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    for transport in transports:
+        pool = getattr(transport, "_pool", None)
+        backend = getattr(pool, "_network_backend", None)
+        if backend is not None and not isinstance(backend, _DeadlineBackend):
+            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
+    return client
+
+
+def headers_of(response: httpx.Response) -> dict[str, str]:
+    return {k.lower(): v for k, v in response.headers.items()}
+
+
+def _pieces(raw: Iterable[bytes], decoder: Decoder) -> Iterator[bytes]:
+    for data in raw:
+        yield from decoder.pieces(data)
+    yield from decoder.flush()
+
+
+def raw_body(response: httpx.Response) -> tuple[Iterator[bytes], str | None]:
+    """The body as it came off the wire, and its ``Content-Encoding``. A response built in
+    memory (a ``MockTransport``'s) was read, and so decoded, when it was made."""
+    if response.is_stream_consumed:
+        return iter((response.content,)), None
+    return response.iter_raw(), response.headers.get("content-encoding")
+
+
+class SyncBody:
+    """The open body of an event stream: decoded pieces, one ``read`` at a time."""
+
+    __slots__ = ("_deadline", "_model", "_pieces", "_raw", "_read_timeout", "_response")
+
+    def __init__(self, response: httpx.Response, model: str, read: float, deadline: float) -> None:
+        self._response = response
+        self._model = model
+        self._read_timeout = read
+        self._deadline = deadline
+        self._raw, encoding = raw_body(response)
+        self._pieces = _pieces(self._raw, Decoder(encoding, model=model))
+
+    def read(self, *, fresh: bool, streaming: bool) -> bytes:
+        """The next decoded piece (``b""`` at the end). ``fresh``: an event has just completed,
+        so the next one has a whole read timeout to arrive."""
+        if fresh:
+            self._deadline = time.monotonic() + self._read_timeout
+        with map_transport_errors(model=self._model, streaming=streaming), _until(self._deadline):
+            _clamp(None)  # a stream that keeps sending but never completes an event stops here
+            return next(self._pieces, b"")
+
+    def read_all(self, deadline: float | None) -> bytes:
+        budget = Budget(self._model, deadline, self._response.headers.get("content-length"))
+        with map_transport_errors(model=self._model), _until(deadline):
+            for piece in self._pieces:
+                budget.add(piece)
+        return budget.body()
+
+    def close(self, *, drain: bool = False) -> None:
+        """Close the body; ``drain`` first reads what follows ``[DONE]`` (a little, quickly) so
+        the connection goes back to the pool instead of being dropped."""
+        if drain:
+            with contextlib.suppress(Exception), _until(time.monotonic() + 1.0):
+                seen = 0
+                for data in self._raw:
+                    seen += len(data)
+                    if seen > 65_536:
+                        break
+        self._response.close()
+
+    def abandon(self) -> None:
+        bury(self._pieces, self._raw, self._response)
+
+
+class SyncHTTP:
+    """Sends ``Request``s on one pooled ``httpx.Client`` per process (made on first use)."""
+
+    def __init__(
+        self,
+        timeouts: Timeouts,
+        *,
+        client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        trust_env: bool = True,
+    ) -> None:
+        self._timeouts = timeouts
+        self._default_timeout = to_httpx_timeout(timeouts)
+        self._client = client
+        self._owns = client is None
+        self._transport = transport
+        self._trust_env = trust_env
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+
+    @property
+    def client(self) -> httpx.Client:
+        client = self._client
+        if client is None or self._pid != os.getpid():
+            with self._lock:  # two threads' first calls must share one pool
+                if self._pid != os.getpid() and self._owns:
+                    self._client, self._pid = None, os.getpid()  # a forked child: a new pool
+                if self._client is None:
+                    self._client = _with_deadlines(
+                        httpx.Client(
+                            timeout=self._default_timeout,
+                            limits=LIMITS,
+                            transport=self._transport,
+                            follow_redirects=False,
+                            trust_env=self._trust_env,
+                        )
+                    )
+                client = self._client
+        return client
+
+    @property
+    def made(self) -> bool:
+        return self._client is not None
+
+    def _send(self, request: Request) -> httpx.Response:
+        client = self.client
+        timeout = (
+            self._default_timeout
+            if request.timeouts is None
+            else to_httpx_timeout(request.timeouts)
+        )
+        built = client.build_request(
+            request.method,
+            request.url,
+            content=request.body,
+            headers=request.headers,
+            timeout=timeout,
+        )
+        return client.send(built, stream=True)
+
+    def send(self, request: Request, model: str) -> Reply:
+        """Send and read the whole answer, bounded in size and by the total timeout (which
+        starts before the headers)."""
+        close_buried()
+        t = request.timeouts or self._timeouts
+        deadline = deadline_after(t.total)
+        with map_transport_errors(model=model), _until(deadline):
+            response = self._send(request)
+        try:
+            body = SyncBody(response, model, t.read, 0.0).read_all(deadline)
+        finally:
+            response.close()
+        return Reply(response.status_code, headers_of(response), body)
+
+    def open(self, request: Request, model: str) -> tuple[Reply, SyncBody | None]:
+        """Send a stream request. An event stream stays open (its headers and first event due
+        within the read timeout); an error or JSON answer is read whole, bounded."""
+        close_buried()
+        t = request.timeouts or self._timeouts
+        deadline = time.monotonic() + t.read
+        with map_transport_errors(model=model), _until(deadline):
+            response = self._send(request)
+        body = SyncBody(response, model, t.read, deadline)
+        reply = Reply(response.status_code, headers_of(response))
+        if not reads_whole(reply):
+            return reply, body
+        try:
+            reply.body = body.read_all(deadline_after(t.total))
+        finally:
+            response.close()
+        return reply, None
+
+    def close(self) -> None:
+        close_buried()
+        if self._client is not None and self._owns:
+            self._client.close()
+            self._client = None
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        if self._owns:
+            state["_client"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
