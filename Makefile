@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $@
 
 demo: $(STAMP)  ## a short tour: real AIsa when AISA_API_KEY is set, otherwise the stand-in gateway
-	$(PY) -m aisa_core.demo
+	$(PY) -m aisa_core.cli.demo
 
 test: lint types unit  ## the whole suite: ruff, mypy --strict, pytest (incl. executed notebooks)
 

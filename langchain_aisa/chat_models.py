@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import threading
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
-from operator import itemgetter
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, get_args
 
 import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
@@ -34,14 +32,16 @@ from aisa_core import (
     resolve_api_key,
 )
 
+from ._clients import CLIENT_ATTRS, cached_client
 from ._convert import _convert_messages
 from ._errors import mapped_errors
 from ._responses import ChunkConverter, _convert_completion
+from ._serialization import allow_load_all
+from ._structured import json_schema_format, output_parser, parsed_output
 
 __all__ = ["ChatAISA"]
 
 _SOURCE = "langchain-aisa"
-_LOCK = threading.Lock()
 # Declared request parameters: model_kwargs may not set these behind the field's back.
 _REQUEST_FIELDS = frozenset(
     (
@@ -60,7 +60,6 @@ _REQUEST_FIELDS = frozenset(
         "tool_choice",
     )
 )
-_CLIENT_ATTRS = ("_client", "_async_client", "_client_settings", "_async_client_settings")
 StructuredMethod = Literal["function_calling", "json_mode", "json_schema"]
 
 
@@ -235,9 +234,7 @@ class ChatAISA(BaseChatModel):
             structured_output=info.json_schema,
         )
 
-    # --- the core clients: made on first use, cached, rebuilt if a setting changed ---------
-    # The pool is made under the lock too: the core makes it lazily without one, so two
-    # threads' first calls (e.g. ``batch``) would otherwise race and leak a pool.
+    # --- the core clients: made on first use, cached, rebuilt if a setting changed (_clients) --
 
     def _settings(self, http_client: Any) -> builtins.dict[str, Any]:
         """What the core client is built from; compared on every call (about a microsecond)."""
@@ -254,27 +251,11 @@ class ChatAISA(BaseChatModel):
         }
 
     def _core(self) -> AISAClient:
-        settings = self._settings(self.http_client)
-        client = self._client
-        if client is None or self._client_settings != settings:
-            with _LOCK:
-                client = self._client
-                if client is None or self._client_settings != settings:
-                    client = AISAClient(**settings)
-                    client.http  # noqa: B018 - make the pool now, under the lock
-                    self._client, self._client_settings = client, settings
-        return client
+        return cached_client(self, "_client", AISAClient, self._settings(self.http_client))
 
     def _acore(self) -> AsyncAISAClient:
         settings = self._settings(self.http_async_client)
-        client = self._async_client
-        if client is None or self._async_client_settings != settings:
-            with _LOCK:
-                client = self._async_client
-                if client is None or self._async_client_settings != settings:
-                    client = AsyncAISAClient(**settings)
-                    self._async_client, self._async_client_settings = client, settings
-        return client
+        return cached_client(self, "_async_client", AsyncAISAClient, settings)
 
     def close(self) -> None:
         """Release the sync connection pool (it is made again on the next call)."""
@@ -303,7 +284,7 @@ class ChatAISA(BaseChatModel):
         state = super().__getstate__()
         state["__pydantic_private__"] = {
             **(state.get("__pydantic_private__") or {}),
-            **dict.fromkeys(_CLIENT_ATTRS),
+            **dict.fromkeys(CLIENT_ATTRS),
         }
         # A pickle is a serialised object: it never holds the key. The loading process reads
         # AISA_API_KEY again (worker processes inherit it); without it the first call says so.
@@ -319,7 +300,7 @@ class ChatAISA(BaseChatModel):
         # Copies (``model_copy``) make their own clients: a shared pool would be closed
         # under the original when the copy is collected.
         clone = super().__copy__()
-        for name in _CLIENT_ATTRS:
+        for name in CLIENT_ATTRS:
             setattr(clone, name, None)
         return clone
 
@@ -328,10 +309,10 @@ class ChatAISA(BaseChatModel):
         for client in (self.http_client, self.http_async_client):
             if client is not None:
                 memo[id(client)] = client  # an injected client is shared, not copied
-        for name in _CLIENT_ATTRS:
+        for name in CLIENT_ATTRS:
             memo[id(getattr(self, name))] = None
         clone = super().__deepcopy__(memo)
-        for name in _CLIENT_ATTRS:
+        for name in CLIENT_ATTRS:
             setattr(clone, name, None)
         return clone
 
@@ -477,7 +458,6 @@ class ChatAISA(BaseChatModel):
         ``method`` defaults to ``json_schema`` for models the capability table marks as
         supporting it, else ``function_calling``; ``json_mode`` asks for any JSON object.
         """
-        from langchain_core.runnables import RunnableMap, RunnablePassthrough
         from langchain_core.utils.function_calling import convert_to_openai_tool
 
         if kwargs:
@@ -494,76 +474,14 @@ class ChatAISA(BaseChatModel):
                 [schema], tool_choice=name, strict=strict, ls_structured_output_format=trace
             )
         elif method == "json_schema":
-            response_format = _json_schema_format(schema, strict)
+            response_format = json_schema_format(schema, strict)
             llm = self.bind(response_format=response_format, ls_structured_output_format=trace)
         elif method == "json_mode":
             response_format = {"type": "json_object"}
             llm = self.bind(response_format=response_format, ls_structured_output_format=trace)
         else:
             raise ValueError(f"method must be {', '.join(get_args(StructuredMethod))}: {method!r}")
-        parser = _output_parser(schema, method)
-        if not include_raw:
-            return llm | parser
-        parsed = RunnablePassthrough.assign(
-            parsed=itemgetter("raw") | parser, parsing_error=lambda _: None
-        )
-        no_parse = RunnablePassthrough.assign(parsed=lambda _: None)
-        return RunnableMap(raw=llm) | parsed.with_fallbacks(
-            [no_parse], exception_key="parsing_error"
-        )
+        return parsed_output(llm, output_parser(schema, method), include_raw=include_raw)
 
 
-def _output_parser(schema: builtins.dict[str, Any] | type, method: str) -> Runnable[Any, Any]:
-    """Pydantic classes parse to instances, everything else to dicts."""
-    from langchain_core.output_parsers import (
-        JsonOutputKeyToolsParser,
-        JsonOutputParser,
-        PydanticOutputParser,
-        PydanticToolsParser,
-    )
-    from langchain_core.utils.function_calling import convert_to_openai_tool
-    from langchain_core.utils.pydantic import is_basemodel_subclass
-
-    model = schema if isinstance(schema, type) and is_basemodel_subclass(schema) else None
-    if method == "function_calling":
-        if model is not None:
-            return PydanticToolsParser(tools=[cast("type[BaseModel]", model)], first_tool_only=True)
-        name = convert_to_openai_tool(schema)["function"]["name"]
-        return JsonOutputKeyToolsParser(key_name=name, first_tool_only=True)
-    if model is not None:
-        return PydanticOutputParser(pydantic_object=cast("type[BaseModel]", model))
-    return JsonOutputParser()
-
-
-def _json_schema_format(
-    schema: builtins.dict[str, Any] | type, strict: bool | None
-) -> builtins.dict[str, Any]:
-    from langchain_core.utils.function_calling import convert_to_openai_tool
-
-    function = convert_to_openai_tool(schema, strict=strict)["function"]
-    spec: builtins.dict[str, Any] = {"name": function["name"], "schema": function["parameters"]}
-    if function.get("description"):
-        spec["description"] = function["description"]
-    if strict is not None:
-        spec["strict"] = strict
-    return {"type": "json_schema", "json_schema": spec}
-
-
-def _allow_load_all() -> None:
-    """Let ``load(..., allowed_objects="all")`` revive ChatAISA, as it does the partner chat
-    models listed in langchain-core's own mapping (its "trusted partner integrations").
-
-    Only this class is added; ``allowed_objects="core"`` (the default) still refuses it.
-    """
-    import importlib
-
-    loader = importlib.import_module("langchain_core.load.load")
-
-    path = ("langchain_aisa", "chat_models", "ChatAISA")
-    loader.ALL_SERIALIZABLE_MAPPINGS.setdefault(path, path)
-    cached = loader._default_class_paths_cache.get("all")
-    if cached is not None:
-        cached.add(path)
-
-
-_allow_load_all()
+allow_load_all(ChatAISA)

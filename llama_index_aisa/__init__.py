@@ -19,6 +19,6 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     ) from exc
 
 from ._usage import UsageTracker
-from .base import AISA, DEFAULT_MODEL
+from .llm import AISA, DEFAULT_MODEL
 
 __all__ = ["AISA", "DEFAULT_MODEL", "UsageTracker"]

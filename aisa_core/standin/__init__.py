@@ -105,10 +105,11 @@ scripting API), for mounting elsewhere or calling through ``httpx.ASGITransport`
 dropped connection is signalled to the server by raising ``DeliberateDropError``.
 """
 
-from ._app import INVALID_API_KEY, STANDIN_API_KEY, StandInApp
+from ._app import StandInApp
 from ._faults import FAULT_HEADER, BodyStyle, Fault
 from ._server import StandIn
 from ._state import RecordedRequest
+from ._steps import INVALID_API_KEY, STANDIN_API_KEY
 from ._wire import DeliberateDropError
 
 __all__ = [

@@ -6,8 +6,8 @@ import argparse
 import contextlib
 from collections.abc import Sequence
 
-from ._app import STANDIN_API_KEY
 from ._server import StandIn
+from ._steps import STANDIN_API_KEY
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -1,20 +1,19 @@
-"""The stand-in gateway as a plain ASGI 3 application.
+"""The stand-in gateway as a plain ASGI 3 application: the routing table and the routes.
 
 No web framework: the routes are few and fixed, and the benchmark wants the hot path
 to be a dict lookup, a ``json.loads`` and a ``json.dumps``. Handlers are synchronous
 functions returning a :class:`Reply`; only writing it out (delays, trickled chunks) is
-asynchronous, so a request costs no thread hop and no extra task.
+asynchronous, so a request costs no thread hop and no extra task. The steps every route
+shares (key, body, faults, unknown models, JSON and error replies) are in ``_steps``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import parse_qs
 
 from . import _answers as answers
 from . import _gemini as gemini
@@ -27,14 +26,12 @@ from ._catalog import (
     model_card,
     tokens,
 )
-from ._faults import FAULT_HEADER, Fault, error_body, plain_text_message, status_defaults
-from ._scripting import Scripting
+from ._faults import Fault
 from ._state import RecordedRequest, ScriptState
-from ._wire import JSON, SSE, TEXT, Receive, Reply, Scope, Send, header_dict, read_body, seconds
+from ._steps import Request, RouteSteps
+from ._wire import SSE, TEXT, Receive, Reply, Scope, Send, read_body
 from ._wire import send_reply as _send_reply
 
-STANDIN_API_KEY = "sk-aisa-standin"
-INVALID_API_KEY = "sk-aisa-invalid"
 _NOT_FOUND = b"404 page not found"
 _GEMINI_PREFIXES = ("/v1beta/models/", "/v1/models/")
 _GENERATE = ":generateContent"
@@ -50,23 +47,7 @@ def _default_unknown(model: str) -> bool:
     return model.startswith(("unknown-", "retired-", "aisa/"))
 
 
-class _Request:
-    __slots__ = ("body", "headers", "json", "method", "path", "query", "request_id")
-
-    def __init__(self, scope: Scope, body: bytes, request_id: str) -> None:
-        self.method: str = scope["method"]
-        self.path: str = scope["path"]
-        self.query: str = scope.get("query_string", b"").decode("latin-1")
-        self.headers = header_dict(scope["headers"])
-        self.body = body
-        self.request_id = request_id
-        self.json: Any = None
-        if body:
-            with contextlib.suppress(ValueError, RecursionError):
-                self.json = json.loads(body)
-
-
-class StandInApp(Scripting):
+class StandInApp(RouteSteps):
     """An offline AIsa gateway (ASGI 3). :class:`StandIn` serves one over loopback HTTP.
 
     ``unknown_models``: ids answered with 503 "No available channels" (a collection or a
@@ -111,7 +92,7 @@ class StandInApp(Scripting):
         if scope["type"] == "http":
             body = await read_body(receive)
             number = self._state.next_number("request")
-            request = _Request(scope, body, f"req-standin-{number}")
+            request = Request(scope, body, f"req-standin-{number}")
             self._state.record(
                 RecordedRequest(
                     request.method, request.path, request.headers, request.json, body, request.query
@@ -137,7 +118,7 @@ class StandInApp(Scripting):
 
     # -- routing ---------------------------------------------------------------------------
 
-    def _route(self, req: _Request) -> Reply:
+    def _route(self, req: Request) -> Reply:
         method, path = req.method, req.path
         if method == "POST":
             if path == "/v1/chat/completions":
@@ -157,88 +138,7 @@ class StandInApp(Scripting):
                 return self._guarded(req, self._credits)
         return Reply(404, TEXT, _NOT_FOUND)
 
-    # -- shared steps ------------------------------------------------------------------------
-
-    def _error(
-        self, req: _Request, status: int, code: str, message: str, error_type: str | None = None
-    ) -> Reply:
-        default_type = status_defaults(status, None)[0]
-        content_type, body = error_body(
-            "object",
-            error_type=error_type or default_type,
-            code=code,
-            message=message,
-            request_id=req.request_id,
-        )
-        return Reply(status, content_type, body)
-
-    def _auth(self, req: _Request, *, google: bool = False) -> Reply | None:
-        scheme, _, key = req.headers.get("authorization", "").partition(" ")
-        key = key.strip() if scheme.lower() == "bearer" else ""
-        if not key and google:
-            key = req.headers.get("x-goog-api-key", "") or parse_qs(req.query).get("key", [""])[0]
-        if not key:
-            message = "Missing API key: send Authorization: Bearer <your AIsa key>."
-            return self._error(req, 401, "missing_api_key", message)
-        if key == INVALID_API_KEY:
-            return self._error(req, 401, "invalid_api_key", "Invalid API key.")
-        return None
-
-    def _body(self, req: _Request, *required: str) -> dict[str, Any] | Reply:
-        if req.json is None:
-            return self._error(req, 400, "json_parse_error", "The request body is not JSON.")
-        if not isinstance(req.json, dict):
-            return self._error(req, 400, "invalid_request", "The body must be a JSON object.")
-        for name in required:
-            if req.json.get(name) in (None, ""):
-                return self._error(req, 400, "missing_parameter", f"Missing parameter: {name}")
-        return req.json
-
-    def _fault(self, req: _Request, model: str | None) -> tuple[Reply | None, Fault | None, bool]:
-        """``(error reply, fault, fault came from the queue)``; the header beats scripts."""
-        spec = req.headers.get(FAULT_HEADER)
-        queued = False
-        if spec is not None:
-            try:
-                fault: Fault | None = Fault.parse(spec)
-            except ValueError as exc:
-                return (
-                    self._error(req, 400, "invalid_fault_spec", f"{FAULT_HEADER}: {exc}"),
-                    None,
-                    False,
-                )
-        elif model is not None:
-            fault, queued = self._state.take_fault(model)
-        else:
-            fault = None
-        if fault is None or fault.status is None:
-            return None, fault, queued
-        error_type, code, message = fault.described(model)
-        if fault.body_style == "text" and fault.message is None:
-            message = plain_text_message(fault.status)
-        content_type, body = error_body(
-            fault.body_style,
-            error_type=error_type,
-            code=code,
-            message=message,
-            request_id=req.request_id,
-        )
-        reply = Reply(fault.status, content_type, body, fault=fault)
-        if fault.retry_after is not None:
-            reply.headers.append((b"retry-after", seconds(fault.retry_after)))
-        return reply, fault, queued
-
-    def _unavailable(self, req: _Request, model: str) -> Reply | None:
-        if not self._is_unknown(model):
-            return None
-        error_type, code, message = status_defaults(503, model)
-        return self._error(req, 503, code, message, error_type)
-
-    def _json(self, payload: Any, *, fault: Fault | None = None, cost: int | None = None) -> Reply:
-        reply = Reply(200, JSON, answers.dumps(payload).encode(), fault=fault)
-        if cost is not None:
-            reply.headers.append((b"x-aisa-customer-cost-micros-usd", str(cost).encode()))
-        return reply
+    # -- what the model routes share (the steps every route shares are in _steps) ---------
 
     def _now(self) -> int:
         return int(time.time()) if self._created is None else self._created
@@ -250,7 +150,7 @@ class StandInApp(Scripting):
 
     # -- routes ----------------------------------------------------------------------------
 
-    def _chat(self, req: _Request) -> Reply:
+    def _chat(self, req: Request) -> Reply:
         body = self._auth(req) or self._body(req, "model", "messages")
         if isinstance(body, Reply):
             return body
@@ -311,7 +211,7 @@ class StandInApp(Scripting):
         }
         return self._json(payload, fault=fault)
 
-    def _embeddings(self, req: _Request) -> Reply:
+    def _embeddings(self, req: Request) -> Reply:
         body = self._auth(req) or self._body(req, "model", "input")
         if isinstance(body, Reply):
             return body
@@ -345,7 +245,7 @@ class StandInApp(Scripting):
         payload = {"object": "list", "data": data, "model": model, "usage": usage}
         return self._json(payload, fault=fault, cost=cost)
 
-    def _generate(self, req: _Request, model: str) -> Reply:
+    def _generate(self, req: Request, model: str) -> Reply:
         body = self._auth(req, google=True) or self._body(req, "contents")
         if isinstance(body, Reply):
             return body
@@ -371,24 +271,16 @@ class StandInApp(Scripting):
         payload = gemini.gemini_body(answer, model=model, prompt=prompt, response_id=response_id)
         return self._json(payload, fault=fault, cost=cost)
 
-    def _guarded(self, req: _Request, handler: Callable[[_Request, Fault | None], Reply]) -> Reply:
-        """Auth and header faults for the routes that do not run a model."""
-        refused = self._auth(req)
-        if refused is not None:
-            return refused
-        refused, fault, _ = self._fault(req, None)
-        return refused or handler(req, fault)
-
-    def _models(self, req: _Request, fault: Fault | None) -> Reply:
+    def _models(self, req: Request, fault: Fault | None) -> Reply:
         return self._json({"object": "list", "data": list(self._catalog.values())}, fault=fault)
 
-    def _model(self, req: _Request, fault: Fault | None) -> Reply:
+    def _model(self, req: Request, fault: Fault | None) -> Reply:
         card = self._catalog.get(req.path[len("/v1/models/") :])
         if card is None:
             return Reply(404, TEXT, _NOT_FOUND, fault=fault)
         return self._json(card, fault=fault)
 
-    def _credits(self, req: _Request, fault: Fault | None) -> Reply:
+    def _credits(self, req: Request, fault: Fault | None) -> Reply:
         spent = self._state.spent_micros
         now = datetime.fromtimestamp(self._now(), timezone.utc)
         payload = {

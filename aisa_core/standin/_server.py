@@ -18,8 +18,9 @@ from collections.abc import Callable, Collection, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING
 
-from ._app import STANDIN_API_KEY, StandInApp
+from ._app import StandInApp
 from ._scripting import Scripting
+from ._steps import STANDIN_API_KEY
 from ._wire import DeliberateDropError
 
 if TYPE_CHECKING:

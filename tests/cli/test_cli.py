@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from aisa_core import AISAClient
-from aisa_core._cli_format import micros_to_usd
-from aisa_core.demo import tiny_png
+from aisa_core.cli.demo import tiny_png
+from aisa_core.cli.format import micros_to_usd
 from aisa_core.standin import Fault, StandIn
 from tests.cli.conftest import KEY, Result
 

@@ -10,7 +10,7 @@ import zlib
 
 import pytest
 
-from aisa_core import demo
+from aisa_core.cli import demo
 
 
 def test_tiny_png_is_a_valid_png() -> None:
@@ -62,7 +62,7 @@ def test_demo_module_runs_as_a_command_without_a_key() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("AISA_API_KEY", "AISA_BASE_URL")}
 
     done = subprocess.run(
-        [sys.executable, "-m", "aisa_core.demo"],
+        [sys.executable, "-m", "aisa_core.cli.demo"],
         env=env,
         capture_output=True,
         text=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aisa_core._cli_format import (
+from aisa_core.cli.format import (
     completion_summary,
     context_size,
     first_line,

@@ -8,7 +8,7 @@ import time
 import pytest
 
 from llama_index_aisa import AISA
-from llama_index_aisa import base as aisa_base
+from llama_index_aisa import llm as aisa_llm
 from tests.llama_index.helpers import KEY
 
 
@@ -48,9 +48,9 @@ def test_overrides_win() -> None:
 
 
 def test_unknown_model_gets_a_default_and_one_warning(caplog: pytest.LogCaptureFixture) -> None:
-    aisa_base._warned.discard("my-private-model-7")
+    aisa_llm._warned.discard("my-private-model-7")
     llm = AISA("my-private-model-7", api_key=KEY)
-    with caplog.at_level(logging.WARNING, logger="llama_index_aisa.base"):
+    with caplog.at_level(logging.WARNING, logger="llama_index_aisa.llm"):
         metas = [llm.metadata for _ in range(5)]
         AISA("my-private-model-7", api_key=KEY).metadata  # noqa: B018
     warnings = [r for r in caplog.records if "my-private-model-7" in r.getMessage()]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from .types import Balance, ChatCompletion, CompareResult, CostQuote, ModelInfo
+from aisa_core.types import Balance, ChatCompletion, CompareResult, CostQuote, ModelInfo
 
 __all__ = [
     "balance_lines",

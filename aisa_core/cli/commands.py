@@ -1,4 +1,4 @@
-"""What each ``aisa`` command does. ``cli.py`` parses the arguments and maps errors to exit
+"""What each ``aisa`` command does. ``console.py`` parses the arguments and maps errors to exit
 codes; each function here takes the parsed arguments and returns an exit code.
 
 Answers go to stdout (so they pipe cleanly); summaries, notes and errors go to stderr.
@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import _cli_format as fmt
-from .capabilities import capabilities
-from .client import AISAClient
-from .config import API_KEY_ENV
-from .content import image_part, system, text_part, user
-from .errors import ConfigurationError, InvalidInputError
-from .types import ChatCompletion, ChatCompletionChunk
+from aisa_core import AISAClient
+from aisa_core.capabilities import capabilities
+from aisa_core.config import API_KEY_ENV
+from aisa_core.content import image_part, system, text_part, user
+from aisa_core.errors import ConfigurationError, InvalidInputError
+from aisa_core.types import ChatCompletion, ChatCompletionChunk
+
+from . import format as fmt
 
 __all__ = ["balance", "chat", "compare", "models", "quote", "standin", "vision"]
 
@@ -101,7 +102,10 @@ def quote(args: argparse.Namespace) -> int:
 
 
 def standin(args: argparse.Namespace) -> int:
-    from .standin import STANDIN_API_KEY, StandIn  # the server's dependencies load only here
+    from aisa_core.standin import (  # the server's dependencies load only here
+        STANDIN_API_KEY,
+        StandIn,
+    )
 
     def ready(base_url: str) -> None:
         print(f"AIsa stand-in gateway on {base_url} (Ctrl-C stops). In another shell:")

@@ -1,36 +1,9 @@
-"""RouterRunnable: one Runnable that sends each input to the right model, and says why.
+"""``RouterRunnable``: the Runnable that asks the strategies for a route, runs it, and writes the
+decision onto the answer and into the trace.
 
->>> from langchain_aisa.router import CheapestFit, Route, RouterRunnable, Rule
->>> router = RouterRunnable(  # doctest: +SKIP
-...     {
-...         "fast": "gpt-4.1-mini",
-...         "strong": Route("gpt-5", fallbacks=["claude-sonnet-4-5-20250929"]),
-...         "vision": "gemini-2.5-flash",
-...     },
-...     [Rule("vision", has_images=True), Rule("strong", keywords=["prove", "refactor"])],
-...     default="fast",
-... )
->>> router.invoke("What is 2 + 2?").response_metadata["aisa_route"]  # doctest: +SKIP
-'fast'
-
-It is langchain-core's ``RouterRunnable`` (``{"key": ..., "input": ...}`` inputs behave exactly as
-there, unknown keys included) that also routes inputs without a key: strategies are tried in
-order, the first that names a route wins, else the default route. Routes are model ids (each
-becomes a ``ChatAISA`` built with ``chat_kwargs``), ``ChatAISA`` objects or any Runnable, each
-with an optional fallback chain. ``bind_tools`` and ``with_structured_output`` apply to every
-route (fallbacks included) and return a router, so a router can be a LangGraph agent's model.
-
-Every answer says which route was taken, why, and from which model (``aisa_route``,
-``aisa_route_reason``, ``aisa_route_strategy``, ``aisa_route_model``): in the
-``response_metadata`` of message outputs (on the first chunk of a stream), and in the tracing
-metadata of the routed run and everything under it, tagged ``aisa_route:<name>``. The model
-that actually answered (after any fallback) is ChatAISA's ``response_metadata["model_name"]``.
-``explain(input)`` gives the decision without calling a model.
-
-Like langchain-core's router, it adds no run of its own to traces: the routed Runnable's run is
-the one the caller's ``run_id`` / ``run_name`` name (an LLM classifier's call is a sibling run
-named ``aisa_router_classifier``). That keeps a routed call within a few microseconds of a
-direct one.
+It owns only deciding (keyed input, else the strategies in order, else the default) and running
+(invoke, stream, batch and their async twins); what routes, strategies and decisions are lives in
+the sibling modules. See :mod:`langchain_aisa.router` for the whole picture.
 """
 
 from __future__ import annotations
@@ -49,50 +22,19 @@ from langchain_core.runnables import (
 from langchain_core.runnables.router import RouterRunnable as CoreRouterRunnable
 from pydantic import Field
 
-from ._classifier import LLMClassifier, parse_label
-from ._routes import ModelMaker, Route, chat_maker, leaves, member_call
-from ._routing import (
-    LC_NAMESPACE,
-    InputFeatures,
-    InvalidWeightsError,
+from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy
+from .errors import (
     NoRouteError,
     RouteCapabilityError,
-    RouteDecision,
-    RouteInfo,
     RouterConfigError,
-    RouteRequest,
-    RouterError,
-    RoutingStrategy,
     UnknownRouteError,
-    estimate_tokens,
-    features_of,
     unknown_route,
 )
-from ._strategies import CheapestFit, FunctionStrategy, Rule, WeightedSplit
+from .features import RouteRequest
+from .routes import ModelMaker, Route, chat_maker, leaves, member_call
+from .strategies import FunctionStrategy
 
-__all__ = [
-    "CheapestFit",
-    "FunctionStrategy",
-    "InputFeatures",
-    "InvalidWeightsError",
-    "LLMClassifier",
-    "NoRouteError",
-    "Route",
-    "RouteCapabilityError",
-    "RouteDecision",
-    "RouteInfo",
-    "RouteRequest",
-    "RouterConfigError",
-    "RouterError",
-    "RouterRunnable",
-    "RoutingStrategy",
-    "Rule",
-    "UnknownRouteError",
-    "WeightedSplit",
-    "estimate_tokens",
-    "features_of",
-    "parse_label",
-]
+__all__ = ["RouterRunnable"]
 
 Requirement = Literal["tools", "structured_output"]
 _NEEDS: dict[Requirement, tuple[str, Callable[[Any], bool]]] = {

@@ -21,9 +21,16 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import _cli_commands as commands
-from .client.settings import __version__
-from .errors import AISAError, AllModelsFailedError, ConfigurationError, InvalidInputError, redact
+from aisa_core import __version__
+from aisa_core.errors import (
+    AISAError,
+    AllModelsFailedError,
+    ConfigurationError,
+    InvalidInputError,
+    redact,
+)
+
+from . import commands
 
 __all__ = ["build_parser", "main"]
 
@@ -165,7 +172,3 @@ def _add_answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="no summary line (model, tokens, cost)"
     )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

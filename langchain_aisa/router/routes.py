@@ -22,7 +22,8 @@ from langchain_core.runnables import (
 from langchain_core.runnables.base import coerce_to_runnable
 from pydantic import ConfigDict, Field
 
-from ._routing import LC_NAMESPACE, RouteCapabilityError, RouteInfo
+from .decision import LC_NAMESPACE, RouteInfo
+from .errors import RouteCapabilityError
 
 __all__ = ["ModelMaker", "Route", "chat_maker", "leaves", "member_call", "model_ids"]
 
@@ -141,7 +142,7 @@ class Route(Serializable):
 
 def chat_maker(chat_kwargs: Mapping[str, Any]) -> ModelMaker:
     def make(model: str, fallbacks: Sequence[str]) -> Runnable[Any, Any]:
-        from .chat_models import ChatAISA
+        from langchain_aisa.chat_models import ChatAISA
 
         kwargs = dict(chat_kwargs)
         if fallbacks:

@@ -16,15 +16,9 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import Field, PrivateAttr
 
-from ._routing import (
-    RouteDecision,
-    RouteInfo,
-    RouterConfigError,
-    RouteRequest,
-    RoutingStrategy,
-    _content_text,
-    unknown_route,
-)
+from .decision import RouteDecision, RouteInfo, RoutingStrategy
+from .errors import RouterConfigError, unknown_route
+from .features import RouteRequest, _content_text
 
 __all__ = ["LLMClassifier", "parse_label"]
 

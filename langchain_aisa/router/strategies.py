@@ -19,17 +19,9 @@ from pydantic import Field
 
 from aisa_core.types import ModelInfo
 
-from ._routing import (
-    InputFeatures,
-    InvalidWeightsError,
-    RouteCapabilityError,
-    RouteDecision,
-    RouteInfo,
-    RouterConfigError,
-    RouteRequest,
-    RoutingStrategy,
-    unknown_route,
-)
+from .decision import RouteDecision, RouteInfo, RoutingStrategy
+from .errors import InvalidWeightsError, RouteCapabilityError, RouterConfigError, unknown_route
+from .features import InputFeatures, RouteRequest
 
 __all__ = ["CheapestFit", "FunctionStrategy", "Rule", "WeightedSplit"]
 

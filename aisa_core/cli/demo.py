@@ -1,4 +1,5 @@
-"""``python -m aisa_core.demo`` (``make demo``): a short tour of the package, printed as it runs.
+"""``python -m aisa_core.cli.demo`` (``make demo``): a short tour of the package, printed as it
+runs.
 
 With ``AISA_API_KEY`` set it talks to the real AIsa gateway (small prompts, ``max_tokens``
 capped); otherwise, or with ``--offline``, it starts the stand-in gateway on loopback and says
@@ -20,12 +21,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import _cli_format as fmt
-from .client import AISAClient
-from .config import API_KEY_ENV, resolve_base_url
-from .content import assistant, image_part, text_part, tool_result, user
-from .errors import AISAError
-from .types import ChatCompletion
+from aisa_core import AISAClient
+from aisa_core.config import API_KEY_ENV, resolve_base_url
+from aisa_core.content import assistant, image_part, text_part, tool_result, user
+from aisa_core.errors import AISAError
+from aisa_core.types import ChatCompletion
+
+from . import format as fmt
 
 __all__ = ["main", "tiny_png"]
 
@@ -120,7 +122,7 @@ def plain_chat(tour: Tour) -> None:
 def streaming(tour: Tour) -> None:
     headers = None
     if tour.offline:  # pace the stand-in's chunks so the tokens visibly arrive one by one
-        from .standin import FAULT_HEADER
+        from aisa_core.standin import FAULT_HEADER
 
         headers = {FAULT_HEADER: "chunk_delay=0.02"}
         say("   (the stand-in spaces its chunks 20 ms apart so you can watch them arrive)")
@@ -169,7 +171,7 @@ def vision(tour: Tour) -> None:
 
 def fallback(tour: Tour) -> None:
     if tour.offline:
-        from .standin import Fault
+        from aisa_core.standin import Fault
 
         primary = "gpt-4.1"
         outage = Fault(status=503, code="upstream_unavailable", message="Upstream is down.")
@@ -277,7 +279,7 @@ def _tour(offline: bool) -> Iterator[Tour]:
         with AISAClient(model=MODEL) as client:
             yield Tour(client)
         return
-    from .standin import StandIn
+    from aisa_core.standin import StandIn
 
     with StandIn() as gateway:
         say(OFFLINE_NOTE.format(env=API_KEY_ENV, url=gateway.base_url))
@@ -288,7 +290,7 @@ def _tour(offline: bool) -> Iterator[Tour]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aisa_core.demo", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m aisa_core.cli.demo", description=__doc__)
     parser.add_argument("--offline", action="store_true", help="use the stand-in even with a key")
     args = parser.parse_args(argv)
     say("aisa-llm: a short tour")

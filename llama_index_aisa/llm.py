@@ -41,8 +41,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from aisa_core import (
     AISAClient,
     AsyncAISAClient,
-    AsyncChatStream,
-    ChatStream,
     ConfigurationError,
     RateLimiter,
     Secret,
@@ -52,12 +50,12 @@ from aisa_core import capabilities as model_capabilities
 
 from ._convert import to_wire_messages, tool_request
 from ._response import (
-    StreamSnapshots,
     chat_response,
     completion_response,
     keep_first_tool_call,
     tool_selections,
 )
+from ._streams import achat_responses, chat_responses
 from ._structured import aparse_stream, parse_stream, parse_structured, plain_llm_kwargs
 
 if TYPE_CHECKING:
@@ -286,13 +284,13 @@ class AISA(FunctionCallingLLM):
 
     def _stream(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> ChatResponseGen:
         wire, options = self._request(messages, kwargs)
-        return _snapshots(self._client.stream(wire, **options))  # bad input raises here
+        return chat_responses(self._client.stream(wire, **options))  # bad input raises here
 
     def _astream(
         self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
     ) -> ChatResponseAsyncGen:
         wire, options = self._request(messages, kwargs)
-        return _asnapshots(self._aclient.stream(wire, **options))
+        return achat_responses(self._aclient.stream(wire, **options))
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
@@ -476,22 +474,6 @@ class AISA(FunctionCallingLLM):
 
 def _as_messages(prompt: str) -> list[ChatMessage]:
     return [ChatMessage(role=MessageRole.USER, content=prompt)]
-
-
-def _snapshots(stream: ChatStream) -> ChatResponseGen:
-    """Sync stream shell: the snapshot logic is in ``StreamSnapshots``; closing this generator
-    closes the HTTP response."""
-    snapshots = StreamSnapshots()
-    with stream:
-        for chunk in stream:
-            yield snapshots.add(chunk, stream)
-
-
-async def _asnapshots(stream: AsyncChatStream) -> ChatResponseAsyncGen:
-    snapshots = StreamSnapshots()
-    async with stream:
-        async for chunk in stream:
-            yield snapshots.add(chunk, stream)
 
 
 def _picklable(name: str, value: Any) -> bool:

@@ -1,0 +1,138 @@
+"""What every stand-in route does around its own work: read the request, check the key and the
+body, take a fault (from the ``x-standin-fault`` header or the script), refuse unknown models, and
+write JSON and error replies in the gateway's shapes.
+
+The routes themselves (chat, embeddings, Gemini, models, credits) are in ``_app``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import _answers as answers
+from ._faults import FAULT_HEADER, Fault, error_body, plain_text_message, status_defaults
+from ._scripting import Scripting
+from ._wire import JSON, Reply, Scope, header_dict, seconds
+
+__all__ = ["INVALID_API_KEY", "STANDIN_API_KEY", "Request", "RouteSteps"]
+
+STANDIN_API_KEY = "sk-aisa-standin"
+INVALID_API_KEY = "sk-aisa-invalid"
+
+
+class Request:
+    """One HTTP request as the routes read it: its JSON body parsed once (``None`` if not JSON)."""
+
+    __slots__ = ("body", "headers", "json", "method", "path", "query", "request_id")
+
+    def __init__(self, scope: Scope, body: bytes, request_id: str) -> None:
+        self.method: str = scope["method"]
+        self.path: str = scope["path"]
+        self.query: str = scope.get("query_string", b"").decode("latin-1")
+        self.headers = header_dict(scope["headers"])
+        self.body = body
+        self.request_id = request_id
+        self.json: Any = None
+        if body:
+            with contextlib.suppress(ValueError, RecursionError):
+                self.json = json.loads(body)
+
+
+class RouteSteps(Scripting):
+    """The steps the routes share. :class:`StandInApp` sets the state they read: the script
+    (``_state``) and which model ids are unknown (``_is_unknown``)."""
+
+    _is_unknown: Callable[[str], bool]
+
+    def _error(
+        self, req: Request, status: int, code: str, message: str, error_type: str | None = None
+    ) -> Reply:
+        default_type = status_defaults(status, None)[0]
+        content_type, body = error_body(
+            "object",
+            error_type=error_type or default_type,
+            code=code,
+            message=message,
+            request_id=req.request_id,
+        )
+        return Reply(status, content_type, body)
+
+    def _auth(self, req: Request, *, google: bool = False) -> Reply | None:
+        scheme, _, key = req.headers.get("authorization", "").partition(" ")
+        key = key.strip() if scheme.lower() == "bearer" else ""
+        if not key and google:
+            key = req.headers.get("x-goog-api-key", "") or parse_qs(req.query).get("key", [""])[0]
+        if not key:
+            message = "Missing API key: send Authorization: Bearer <your AIsa key>."
+            return self._error(req, 401, "missing_api_key", message)
+        if key == INVALID_API_KEY:
+            return self._error(req, 401, "invalid_api_key", "Invalid API key.")
+        return None
+
+    def _body(self, req: Request, *required: str) -> dict[str, Any] | Reply:
+        if req.json is None:
+            return self._error(req, 400, "json_parse_error", "The request body is not JSON.")
+        if not isinstance(req.json, dict):
+            return self._error(req, 400, "invalid_request", "The body must be a JSON object.")
+        for name in required:
+            if req.json.get(name) in (None, ""):
+                return self._error(req, 400, "missing_parameter", f"Missing parameter: {name}")
+        return req.json
+
+    def _fault(self, req: Request, model: str | None) -> tuple[Reply | None, Fault | None, bool]:
+        """``(error reply, fault, fault came from the queue)``; the header beats scripts."""
+        spec = req.headers.get(FAULT_HEADER)
+        queued = False
+        if spec is not None:
+            try:
+                fault: Fault | None = Fault.parse(spec)
+            except ValueError as exc:
+                return (
+                    self._error(req, 400, "invalid_fault_spec", f"{FAULT_HEADER}: {exc}"),
+                    None,
+                    False,
+                )
+        elif model is not None:
+            fault, queued = self._state.take_fault(model)
+        else:
+            fault = None
+        if fault is None or fault.status is None:
+            return None, fault, queued
+        error_type, code, message = fault.described(model)
+        if fault.body_style == "text" and fault.message is None:
+            message = plain_text_message(fault.status)
+        content_type, body = error_body(
+            fault.body_style,
+            error_type=error_type,
+            code=code,
+            message=message,
+            request_id=req.request_id,
+        )
+        reply = Reply(fault.status, content_type, body, fault=fault)
+        if fault.retry_after is not None:
+            reply.headers.append((b"retry-after", seconds(fault.retry_after)))
+        return reply, fault, queued
+
+    def _unavailable(self, req: Request, model: str) -> Reply | None:
+        if not self._is_unknown(model):
+            return None
+        error_type, code, message = status_defaults(503, model)
+        return self._error(req, 503, code, message, error_type)
+
+    def _json(self, payload: Any, *, fault: Fault | None = None, cost: int | None = None) -> Reply:
+        reply = Reply(200, JSON, answers.dumps(payload).encode(), fault=fault)
+        if cost is not None:
+            reply.headers.append((b"x-aisa-customer-cost-micros-usd", str(cost).encode()))
+        return reply
+
+    def _guarded(self, req: Request, handler: Callable[[Request, Fault | None], Reply]) -> Reply:
+        """Auth and header faults for the routes that do not run a model."""
+        refused = self._auth(req)
+        if refused is not None:
+            return refused
+        refused, fault, _ = self._fault(req, None)
+        return refused or handler(req, fault)

@@ -1,0 +1,156 @@
+"""How a route is chosen: what the router knows of each route, what a strategy answers, and the
+base class every strategy implements.
+
+Nothing here calls a model or does I/O. A strategy reads a :class:`RouteRequest` (the input, the
+call's config and, computed once on first use, its features) and a table of :class:`RouteInfo`
+(each route's model ids), and answers a :class:`RouteDecision` or ``None`` ("not mine; ask the
+next strategy").
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from langchain_core.load.serializable import Serializable
+from langchain_core.runnables import Runnable
+from pydantic import ConfigDict
+
+from aisa_core import capabilities
+from aisa_core.types import ModelInfo
+
+from .errors import unknown_route
+from .features import RouteRequest
+
+__all__ = ["LC_NAMESPACE", "RouteDecision", "RouteInfo", "RoutingStrategy"]
+
+LC_NAMESPACE = ["langchain_aisa", "router"]
+"""Where serialised router parts say they live (``langchain_aisa.router`` re-exports them all)."""
+
+
+@dataclass(frozen=True)
+class RouteInfo:
+    """What the router knows of one route: the model ids it may serve from (primary first, then
+    its fallbacks, where they can be named) and a description (shown to the LLM classifier)."""
+
+    name: str
+    models: tuple[str, ...] = ()
+    description: str = ""
+
+    @property
+    def model(self) -> str | None:
+        return self.models[0] if self.models else None
+
+    @property
+    def capabilities(self) -> ModelInfo:
+        """The primary model's row in the capability table (the conservative default if none)."""
+        return capabilities(self.model or "")
+
+    def lacking(self, check: Callable[[ModelInfo], bool]) -> list[str]:
+        """This route's models that the capability table knows and says fail ``check``.
+
+        Models the table does not know are given the benefit of the doubt.
+        """
+        return [m for m in self.models if (i := capabilities(m)).known and not check(i)]
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Which route, why (for people), by which strategy, and the route's primary model.
+
+    ``route`` is ``None`` only in :meth:`RouterRunnable.explain` answers for a strategy that would
+    need a model call to decide (the LLM classifier on an input it has not seen).
+    """
+
+    route: str | None
+    reason: str
+    strategy: str
+    model: str | None = None
+
+    def metadata(self) -> dict[str, str]:
+        """The ``aisa_route*`` entries written to tracing metadata and ``response_metadata``."""
+        meta = {
+            "aisa_route": self.route or "",
+            "aisa_route_reason": self.reason,
+            "aisa_route_strategy": self.strategy,
+        }
+        if self.model:
+            meta["aisa_route_model"] = self.model
+        return meta
+
+
+class RoutingStrategy(Serializable):
+    """Base of the routing strategies: a small, serialisable piece of configuration that looks at
+    a :class:`RouteRequest` and names a route, or returns ``None`` to pass to the next strategy.
+
+    Subclasses implement :meth:`decide` (pure and fast); those that call a model also override
+    :meth:`adecide` and :meth:`explain` (which must never call a model).
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+    # A slot, not a pydantic private attribute: those cost microseconds per read on this path.
+    __slots__ = ("_prepared",)
+    if TYPE_CHECKING:
+        _prepared: Any
+
+    kind: ClassVar[str] = "strategy"
+
+    def __init__(self, **kwargs: Any) -> None:  # typed for subclasses' super().__init__(...)
+        super().__init__(**kwargs)
+
+    def with_models(self, make: Callable[[str], Runnable[Any, Any]]) -> RoutingStrategy:
+        """This strategy with any model id it holds built into a model by ``make`` (the router
+        passes its ``ChatAISA`` factory). Most strategies hold none."""
+        return self
+
+    def prepare(self) -> Any:
+        """Precompute what :meth:`decide` needs (compiled patterns, weight tables); subclasses
+        raise :class:`RouterConfigError` here for settings that cannot work."""
+        return None
+
+    @property
+    def prepared(self) -> Any:
+        """:meth:`prepare`'s result, computed once per object (and again after a copy)."""
+        try:
+            return self._prepared
+        except AttributeError:
+            value = self.prepare()
+            object.__setattr__(self, "_prepared", value)
+            return value
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return LC_NAMESPACE
+
+    def route_names(self) -> tuple[str, ...]:
+        """The routes this strategy can choose; the router checks that they exist."""
+        return ()
+
+    def check(self, routes: Mapping[str, RouteInfo]) -> None:
+        """Validate against the router's routes; raise a :class:`RouterConfigError` subclass."""
+        for name in self.route_names():
+            if name not in routes:
+                raise unknown_route(name, f"{type(self).__name__}", routes)
+
+    @abstractmethod
+    def decide(
+        self, request: RouteRequest, routes: Mapping[str, RouteInfo]
+    ) -> RouteDecision | None:
+        """The route for ``request``, or ``None`` to let the next strategy decide."""
+
+    async def adecide(
+        self, request: RouteRequest, routes: Mapping[str, RouteInfo]
+    ) -> RouteDecision | None:
+        return self.decide(request, routes)
+
+    def explain(
+        self, request: RouteRequest, routes: Mapping[str, RouteInfo]
+    ) -> RouteDecision | None:
+        """Like :meth:`decide`, but never calls a model."""
+        return self.decide(request, routes)
