@@ -21,7 +21,6 @@ from aisa_core.protocol.effects import Close, Driver, Effect, Emit, Notify, Open
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
-from aisa_core.protocol.streaming import StreamState, run_stream
 from aisa_core.protocol.wire import Reply
 from aisa_core.transport import async_http
 from aisa_core.types import (
@@ -31,15 +30,14 @@ from aisa_core.types import (
     CompareResult,
     CostQuote,
     ModelInfo,
-    ResponseMeta,
 )
 
 from .settings import ClientSettings
+from .shared import ClientBase, StreamBase
 
 if TYPE_CHECKING:
     import httpx
 
-    from aisa_core.protocol.accumulate import StreamAccumulator
     from aisa_core.ratelimit import RateLimiter
     from aisa_core.transport.aio import AsyncBody
 
@@ -112,13 +110,16 @@ _PERFORM: dict[type[Effect], Callable[[_AsyncIO, Any], Awaitable[Any]]] = {
 }
 
 
-class AsyncAISAClient:
+class AsyncAISAClient(ClientBase):
     """Asyncio AIsa client; the same settings and calls as ``AISAClient``, awaited.
 
     ``prefer_aiohttp`` (default) sends through our own aiohttp pool; an injected
     ``http_client`` or ``transport`` (``httpx.AsyncClient`` / ``httpx.AsyncBaseTransport``)
     carries every request instead, event hooks and all.
     """
+
+    _default_sleep = staticmethod(asyncio.sleep)
+    _sleep: Callable[[float], Awaitable[None]]
 
     def __init__(
         self,
@@ -128,29 +129,13 @@ class AsyncAISAClient:
         prefer_aiohttp: bool = True,
         **settings: Any,
     ) -> None:
-        self._settings = ClientSettings(**settings)
+        super().__init__(ClientSettings(**settings))
         self._http = async_http(
             self._settings.timeouts,
             client=http_client,
             transport=transport,
             prefer_aiohttp=prefer_aiohttp,
         )
-        self._sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-
-    @property
-    def settings(self) -> ClientSettings:
-        return self._settings
-
-    def __repr__(self) -> str:
-        s = self._settings
-        return f"AsyncAISAClient(base_url={s.base_url!r}, model={s.model!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_sleep": None}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._sleep = asyncio.sleep
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -238,29 +223,14 @@ class AsyncAISAClient:
         return list(await asyncio.gather(*(one(m) for m in models)))
 
 
-class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
+class AsyncChatStream(StreamBase, AsyncIterator[ChatCompletionChunk]):
     """Async chunks of one answer; see ``ChatStream``. Use ``async with`` to close early."""
 
     def __init__(
         self, client: AsyncAISAClient, op: Chat, handlers: Sequence[StreamHandler]
     ) -> None:
-        self._state = StreamState(bool(handlers))
+        super().__init__(client.settings, op, handlers)
         self._io = _AsyncIO(client, handlers)
-        self._driver: Driver[None] = Driver(
-            run_stream(op, client.settings.plan(op.models), self._state)
-        )
-
-    @property
-    def model(self) -> str | None:
-        return self._state.model
-
-    @property
-    def meta(self) -> ResponseMeta:
-        return self._state.meta
-
-    @property
-    def accumulator(self) -> StreamAccumulator:
-        return self._state.accumulator
 
     async def __anext__(self) -> ChatCompletionChunk:
         driver, io = self._driver, self._io
@@ -294,7 +264,7 @@ class AsyncChatStream(AsyncIterator[ChatCompletionChunk]):
     async def completion(self) -> ChatCompletion:
         async for _ in self:
             pass
-        return self._state.final()
+        return self._final()
 
     async def text_stream(self) -> AsyncIterator[str]:
         async for chunk in self:

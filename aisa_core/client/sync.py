@@ -22,7 +22,6 @@ from aisa_core.protocol.effects import Close, Driver, Effect, Emit, Notify, Open
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
-from aisa_core.protocol.streaming import StreamState, run_stream
 from aisa_core.protocol.wire import Reply
 from aisa_core.transport.sync import SyncBody, SyncHTTP, bury
 from aisa_core.types import (
@@ -32,15 +31,14 @@ from aisa_core.types import (
     CompareResult,
     CostQuote,
     ModelInfo,
-    ResponseMeta,
 )
 
 from .settings import ClientSettings
+from .shared import ClientBase, StreamBase
 
 if TYPE_CHECKING:
     import httpx
 
-    from aisa_core.protocol.accumulate import StreamAccumulator
     from aisa_core.ratelimit import RateLimiter
 
 __all__ = ["AISAClient", "ChatStream"]
@@ -130,7 +128,7 @@ _PERFORM: dict[type[Effect], Callable[[_IO, Any], Any]] = {
 }
 
 
-class AISAClient:
+class AISAClient(ClientBase):
     """Synchronous AIsa client. Thread safe; one connection pool shared by every call.
 
     >>> client = AISAClient(model="gpt-4.1-mini", fallback_models=["claude-haiku-4-5-20251001"])
@@ -142,6 +140,9 @@ class AISAClient:
     ``http_client``/``transport``. Construction does no I/O.
     """
 
+    _default_sleep = staticmethod(time.sleep)
+    _sleep: Callable[[float], None]
+
     def __init__(
         self,
         *,
@@ -149,29 +150,13 @@ class AISAClient:
         transport: httpx.BaseTransport | None = None,
         **settings: Any,
     ) -> None:
-        self._settings = ClientSettings(**settings)
+        super().__init__(ClientSettings(**settings))
         self._http = SyncHTTP(self._settings.timeouts, client=http_client, transport=transport)
-        self._sleep: Callable[[float], None] = time.sleep
-
-    @property
-    def settings(self) -> ClientSettings:
-        return self._settings
 
     @property
     def http(self) -> httpx.Client:
         """The pooled HTTP client, made on first use (construction never touches the network)."""
         return self._http.client
-
-    def __repr__(self) -> str:
-        s = self._settings
-        return f"AISAClient(base_url={s.base_url!r}, model={s.model!r})"
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_sleep": None}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._sleep = time.sleep
 
     def __del__(self) -> None:
         # Like the OpenAI SDK: a dropped client closes the pool it owns.
@@ -273,7 +258,7 @@ class AISAClient:
             return list(pool.map(one, models))
 
 
-class ChatStream(Iterator[ChatCompletionChunk]):
+class ChatStream(StreamBase, Iterator[ChatCompletionChunk]):
     """Chunks of one answer, each with something in it (no empty role-only chunk).
 
     ``model`` is the model that serves it, ``meta`` the headers' facts and the failed attempts
@@ -283,23 +268,8 @@ class ChatStream(Iterator[ChatCompletionChunk]):
     """
 
     def __init__(self, client: AISAClient, op: Chat, handlers: Sequence[StreamHandler]) -> None:
-        self._state = StreamState(bool(handlers))
+        super().__init__(client.settings, op, handlers)
         self._io = _IO(client, handlers)
-        self._driver: Driver[None] = Driver(
-            run_stream(op, client.settings.plan(op.models), self._state)
-        )
-
-    @property
-    def model(self) -> str | None:
-        return self._state.model
-
-    @property
-    def meta(self) -> ResponseMeta:
-        return self._state.meta
-
-    @property
-    def accumulator(self) -> StreamAccumulator:
-        return self._state.accumulator
 
     def __next__(self) -> ChatCompletionChunk:
         driver, io = self._driver, self._io
@@ -334,7 +304,7 @@ class ChatStream(Iterator[ChatCompletionChunk]):
         """Read whatever is left and return the whole answer."""
         for _ in self:
             pass
-        return self._state.final()
+        return self._final()
 
     def text_stream(self) -> Iterator[str]:
         for chunk in self:

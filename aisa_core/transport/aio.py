@@ -29,7 +29,7 @@ from aisa_core.protocol.wire import Reply, Request, reads_whole
 
 from .boundary import map_transport_errors
 from .reading import Budget, Decoder, deadline_after
-from .sync import LIMITS, headers_of, to_httpx_timeout
+from .sync import LIMITS, build_request, headers_of, to_httpx_timeout
 
 __all__ = ["AiohttpHTTP", "AsyncBody", "AsyncHTTP", "HttpxAsyncHTTP", "has_aiohttp"]
 
@@ -226,18 +226,7 @@ class HttpxAsyncHTTP(_Base):
         self, request: Request, model: str, t: Timeouts, deadline: float | None
     ) -> tuple[Reply, AsyncBody]:
         client = self.client
-        timeout = (
-            self._default_timeout
-            if request.timeouts is None
-            else to_httpx_timeout(request.timeouts)
-        )
-        built = client.build_request(
-            request.method,
-            request.url,
-            content=request.body,
-            headers=request.headers,
-            timeout=timeout,
-        )
+        built = build_request(client, request, self._default_timeout)
         with map_transport_errors(model=model):
             response = await within(deadline, client.send(built, stream=True))
         headers = headers_of(response)

@@ -141,6 +141,20 @@ def _with_deadlines(client: httpx.Client) -> httpx.Client:
     return client
 
 
+def build_request(
+    client: httpx.Client | httpx.AsyncClient, request: Request, default: httpx.Timeout
+) -> httpx.Request:
+    """Our ``Request`` as httpx's, on ``client`` (its hooks and settings apply)."""
+    timeout = default if request.timeouts is None else to_httpx_timeout(request.timeouts)
+    return client.build_request(
+        request.method,
+        request.url,
+        content=request.body,
+        headers=request.headers,
+        timeout=timeout,
+    )
+
+
 def headers_of(response: httpx.Response) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()}
 
@@ -250,19 +264,7 @@ class SyncHTTP:
 
     def _send(self, request: Request) -> httpx.Response:
         client = self.client
-        timeout = (
-            self._default_timeout
-            if request.timeouts is None
-            else to_httpx_timeout(request.timeouts)
-        )
-        built = client.build_request(
-            request.method,
-            request.url,
-            content=request.body,
-            headers=request.headers,
-            timeout=timeout,
-        )
-        return client.send(built, stream=True)
+        return client.send(build_request(client, request, self._default_timeout), stream=True)
 
     def send(self, request: Request, model: str) -> Reply:
         """Send and read the whole answer, bounded in size and by the total timeout (which

@@ -1,0 +1,70 @@
+"""What the sync and async clients share, and what their streams share; each pair differs only
+in how it performs effects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from aisa_core.callbacks import StreamHandler
+from aisa_core.protocol.accumulate import StreamAccumulator
+from aisa_core.protocol.chat import Chat
+from aisa_core.protocol.effects import Driver
+from aisa_core.protocol.streaming import StreamState, run_stream
+from aisa_core.types import ChatCompletion, ResponseMeta
+
+from .settings import ClientSettings
+
+__all__ = ["ClientBase", "StreamBase"]
+
+
+class ClientBase:
+    """Settings, repr and pickling (a pickle carries neither the key nor a pool)."""
+
+    _default_sleep: ClassVar[Any]  # time.sleep or asyncio.sleep
+
+    def __init__(self, settings: ClientSettings) -> None:
+        self._settings = settings
+        self._sleep = type(self)._default_sleep
+
+    @property
+    def settings(self) -> ClientSettings:
+        return self._settings
+
+    def __repr__(self) -> str:
+        s = self._settings
+        return f"{type(self).__name__}(base_url={s.base_url!r}, model={s.model!r})"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_sleep": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._sleep = type(self)._default_sleep
+
+
+class StreamBase:
+    """``model`` is the model that serves the stream (after any fallback), ``meta`` the
+    headers' facts and the failed attempts before it, ``accumulator`` what has arrived so far
+    (its ``completion()`` is a snapshot later chunks never change)."""
+
+    def __init__(
+        self, settings: ClientSettings, op: Chat, handlers: Sequence[StreamHandler]
+    ) -> None:
+        self._state = StreamState(bool(handlers))
+        self._driver: Driver[None] = Driver(run_stream(op, settings.plan(op.models), self._state))
+
+    @property
+    def model(self) -> str | None:
+        return self._state.model
+
+    @property
+    def meta(self) -> ResponseMeta:
+        return self._state.meta
+
+    @property
+    def accumulator(self) -> StreamAccumulator:
+        return self._state.accumulator
+
+    def _final(self) -> ChatCompletion:
+        return self._state.final()
