@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_BASE_URL",
     "Secret",
     "Timeouts",
+    "is_loopback_url",
     "normalize_base_url",
     "normalize_model",
     "resolve_api_key",
@@ -109,6 +110,12 @@ def normalize_base_url(url: str, *, allow_insecure: bool = False) -> str:
         path = path[: -len("/v1")]
     netloc = parts.netloc
     return f"{parts.scheme}://{netloc}{path}/v1"
+
+
+def is_loopback_url(url: str) -> bool:
+    """Whether ``url`` points at this machine (the stand-in, a local proxy)."""
+    host = urlsplit(url).hostname
+    return host is not None and _is_loopback(host)
 
 
 def _is_loopback(host: str) -> bool:

@@ -132,6 +132,7 @@ class AsyncAISAClient(ClientBase):
         super().__init__(ClientSettings(**settings))
         self._http = async_http(
             self._settings.timeouts,
+            self._settings.base_url,
             client=http_client,
             transport=transport,
             prefer_aiohttp=prefer_aiohttp,

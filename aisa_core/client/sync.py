@@ -23,7 +23,8 @@ from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
 from aisa_core.protocol.wire import Reply
-from aisa_core.transport.sync import SyncBody, SyncHTTP, bury
+from aisa_core.transport import sync_http
+from aisa_core.transport.sync import SyncBody, bury
 from aisa_core.types import (
     Balance,
     ChatCompletion,
@@ -151,7 +152,8 @@ class AISAClient(ClientBase):
         **settings: Any,
     ) -> None:
         super().__init__(ClientSettings(**settings))
-        self._http = SyncHTTP(self._settings.timeouts, client=http_client, transport=transport)
+        s = self._settings
+        self._http = sync_http(s.timeouts, s.base_url, client=http_client, transport=transport)
 
     @property
     def http(self) -> httpx.Client:

@@ -10,7 +10,6 @@ each in its own way (``time.sleep`` or ``asyncio.sleep``, a blocking or an await
 from __future__ import annotations
 
 from collections.abc import Generator
-from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from aisa_core.types import ChatCompletionChunk
@@ -23,66 +22,88 @@ T = TypeVar("T")
 
 
 class Effect:
+    """Plain classes rather than dataclasses: one is made per read of a stream, and importing
+    the package should not pay for generating their methods."""
+
     __slots__ = ()
 
+    def __repr__(self) -> str:
+        names: tuple[str, ...] = self.__slots__
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{type(self).__name__}({fields})"
 
-@dataclass(frozen=True, slots=True)
+
 class Sleep(Effect):
-    """Wait before the next attempt."""
+    """Wait ``seconds`` before the next attempt."""
 
-    seconds: float
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
 
 
-@dataclass(frozen=True, slots=True)
 class Send(Effect):
     """Send ``request`` (holding a rate-limit slot) and read the whole answer: gives a
     ``Reply``, whatever its status."""
 
-    request: Request
-    model: str
+    __slots__ = ("model", "request")
+
+    def __init__(self, request: Request, model: str) -> None:
+        self.request = request
+        self.model = model
 
 
-@dataclass(frozen=True, slots=True)
 class Open(Effect):
     """Send a stream request (taking a rate-limit slot, held until ``Close``): gives a
     ``Reply``, with its body read whole when ``wire.reads_whole`` says so, else left open."""
 
-    request: Request
-    model: str
+    __slots__ = ("model", "request")
+
+    def __init__(self, request: Request, model: str) -> None:
+        self.request = request
+        self.model = model
 
 
-@dataclass(frozen=True, slots=True)
 class Read(Effect):
     """The next bytes of the open body (``b""`` at its end). ``fresh``: an event just
     completed, so the next has a whole read timeout; ``streaming``: tokens reached the caller,
     so a broken connection is a ``StreamInterruptedError``."""
 
-    model: str
-    fresh: bool = False
-    streaming: bool = False
+    __slots__ = ("fresh", "model", "streaming")
+
+    def __init__(self, model: str, *, fresh: bool = False, streaming: bool = False) -> None:
+        self.model = model
+        self.fresh = fresh
+        self.streaming = streaming
 
 
-@dataclass(frozen=True, slots=True)
 class Close(Effect):
     """Close the open body and give back its slot; ``drain`` reads what is left first, so the
     connection can be reused."""
 
-    drain: bool = False
+    __slots__ = ("drain",)
+
+    def __init__(self, *, drain: bool = False) -> None:
+        self.drain = drain
 
 
-@dataclass(frozen=True, slots=True)
 class Notify(Effect):
     """Tell the stream's handlers: ``events`` are ``(name, args)``, calling ``on_<name>(*args)``
     (awaited when a handler's method is ``async def``)."""
 
-    events: list[tuple[str, tuple[Any, ...]]]
+    __slots__ = ("events",)
+
+    def __init__(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
+        self.events = events
 
 
-@dataclass(frozen=True, slots=True)
 class Emit(Effect):
     """Hand a chunk to whoever iterates the stream."""
 
-    chunk: ChatCompletionChunk
+    __slots__ = ("chunk",)
+
+    def __init__(self, chunk: ChatCompletionChunk) -> None:
+        self.chunk = chunk
 
 
 class Driver(Generic[T]):

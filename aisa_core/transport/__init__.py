@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .boundary import map_transport_errors
+from .proxies import env_proxy, trusts_env
 from .sync import SyncBody, SyncHTTP
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "async_http",
     "has_aiohttp",
     "map_transport_errors",
+    "sync_http",
 ]
 
 
@@ -47,18 +49,31 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+def sync_http(
+    timeouts: Timeouts,
+    base_url: str,
+    *,
+    client: httpx.Client | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> SyncHTTP:
+    """httpx's sync pool (the caller's client or transport, else ours)."""
+    return SyncHTTP(timeouts, client=client, transport=transport, trust_env=trusts_env(base_url))
+
+
 def async_http(
     timeouts: Timeouts,
+    base_url: str,
     *,
     client: httpx.AsyncClient | None = None,
     transport: httpx.AsyncBaseTransport | None = None,
     prefer_aiohttp: bool = True,
-    trust_env: bool = True,
 ) -> AsyncHTTP:
     """Our aiohttp pool unless the caller brought an httpx client or transport (which then
     carries every request, hooks and all) or asked for httpx."""
     from . import aio
 
     if client is None and transport is None and prefer_aiohttp and aio.has_aiohttp():
-        return aio.AiohttpHTTP(timeouts, trust_env=trust_env)
-    return aio.HttpxAsyncHTTP(timeouts, client=client, transport=transport, trust_env=trust_env)
+        return aio.AiohttpHTTP(timeouts, proxy=env_proxy(base_url))
+    return aio.HttpxAsyncHTTP(
+        timeouts, client=client, transport=transport, trust_env=trusts_env(base_url)
+    )

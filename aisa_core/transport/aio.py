@@ -25,6 +25,7 @@ from typing import Any, Protocol, TypeVar
 import httpx
 
 from aisa_core.config import Timeouts
+from aisa_core.errors import APITimeoutError
 from aisa_core.protocol.wire import Reply, Request, reads_whole
 
 from .boundary import map_transport_errors
@@ -85,7 +86,7 @@ class AsyncBody:
         headers: dict[str, str],
         model: str,
         read: float,
-        deadline: float,
+        deadline: float | None,
     ) -> None:
         self._next = next_raw
         self._close = close
@@ -119,7 +120,7 @@ class AsyncBody:
 
     async def read_all(self, deadline: float | None) -> bytes:
         budget = Budget(self._model, deadline, self._length)
-        self._deadline = deadline if deadline is not None else self._deadline
+        self._deadline = deadline
         with map_transport_errors(model=self._model):
             while piece := await self._piece():
                 budget.add(piece)
@@ -161,12 +162,20 @@ class _Base:
 
     async def send(self, request: Request, model: str) -> Reply:
         """Send and read the whole answer, bounded in size and by the total timeout (which
-        starts before the headers)."""
+        starts before the headers: one timer for the whole exchange)."""
         t = request.timeouts or self._timeouts
-        deadline = deadline_after(t.total)
-        reply, body = await self._start(request, model, t, deadline)
         try:
-            reply.body = await body.read_all(deadline)
+            return await within(deadline_after(t.total), self._whole(request, model, t))
+        except TimeoutError as exc:  # our timer (the transport's own are mapped inside)
+            raise APITimeoutError(
+                f"the answer took longer than the total timeout ({t.total} s) to arrive",
+                model=model,
+            ) from exc
+
+    async def _whole(self, request: Request, model: str, t: Timeouts) -> Reply:
+        reply, body = await self._start(request, model, t, None)
+        try:
+            reply.body = await body.read_all(None)
         finally:
             await body.close()
         return reply
@@ -235,9 +244,7 @@ class HttpxAsyncHTTP(_Base):
             headers.pop("content-encoding", None)
         else:
             raw = response.aiter_raw()
-        body = AsyncBody(
-            lambda: anext(raw, b""), response.aclose, headers, model, t.read, deadline or 0.0
-        )
+        body = AsyncBody(lambda: anext(raw, b""), response.aclose, headers, model, t.read, deadline)
         return Reply(response.status_code, headers_of(response)), body
 
     async def aclose(self) -> None:
@@ -253,10 +260,10 @@ class HttpxAsyncHTTP(_Base):
 class AiohttpHTTP(_Base):
     """On our own aiohttp connection pool, one per event loop (and per process)."""
 
-    def __init__(self, timeouts: Timeouts, *, limit: int = 200, trust_env: bool = True) -> None:
+    def __init__(self, timeouts: Timeouts, *, limit: int = 200, proxy: str | None = None) -> None:
         super().__init__(timeouts)
         self._limit = limit
-        self._trust_env = trust_env
+        self._proxy = proxy
         self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
             weakref.WeakKeyDictionary()
         )
@@ -281,7 +288,7 @@ class AiohttpHTTP(_Base):
                 connector=connector,
                 auto_decompress=False,
                 skip_auto_headers=("User-Agent", "Accept-Encoding"),
-                trust_env=self._trust_env,
+                trust_env=False,  # no netrc, and proxies resolved once (``proxies.env_proxy``)
             )
             self._pools[loop] = session
         return session
@@ -302,6 +309,7 @@ class AiohttpHTTP(_Base):
                     data=request.body,
                     timeout=timeout,
                     allow_redirects=False,
+                    proxy=self._proxy,
                 ),
             )
         headers = {k.lower(): v for k, v in response.headers.items()}
@@ -309,7 +317,7 @@ class AiohttpHTTP(_Base):
         async def close() -> None:
             response.release()
 
-        body = AsyncBody(response.content.readany, close, headers, model, t.read, deadline or 0.0)
+        body = AsyncBody(response.content.readany, close, headers, model, t.read, deadline)
         return Reply(response.status, headers), body
 
     async def aclose(self) -> None:

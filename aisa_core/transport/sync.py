@@ -20,9 +20,7 @@ from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import httpcore
 import httpx
-from httpcore._backends.base import SOCKET_OPTION
 
 from aisa_core.config import Timeouts
 from aisa_core.protocol.wire import Reply, Request, reads_whole
@@ -37,6 +35,7 @@ GRAVEYARD: deque[Any] = deque()
 """Responses and iterators dropped unclosed, waiting to be closed by ordinary code."""
 
 _local = threading.local()
+"""``deadline``: when the read in progress on this thread must end (``time.monotonic()``)."""
 
 
 def bury(*things: Any) -> None:
@@ -69,76 +68,11 @@ def _until(deadline: float | None) -> Iterator[None]:
         _local.deadline = previous
 
 
-def _clamp(timeout: float | None) -> float | None:
+def _check_deadline() -> None:
+    """A stream that keeps sending but never completes an event stops here."""
     deadline: float | None = getattr(_local, "deadline", None)
-    if deadline is None:
-        return timeout
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise httpcore.ReadTimeout("the deadline for this read has passed")
-    return left if timeout is None else min(timeout, left)
-
-
-class _DeadlineStream(httpcore.NetworkStream):
-    __slots__ = ("_inner",)
-
-    def __init__(self, inner: httpcore.NetworkStream) -> None:
-        self._inner = inner
-
-    def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
-        return self._inner.read(max_bytes, _clamp(timeout))
-
-    def write(self, buffer: bytes, timeout: float | None = None) -> None:
-        self._inner.write(buffer, _clamp(timeout))
-
-    def close(self) -> None:
-        self._inner.close()
-
-    def start_tls(self, *args: Any, **kwargs: Any) -> httpcore.NetworkStream:
-        return _DeadlineStream(self._inner.start_tls(*args, **kwargs))
-
-    def get_extra_info(self, info: str) -> Any:
-        return self._inner.get_extra_info(info)
-
-
-class _DeadlineBackend(httpcore.NetworkBackend):
-    def __init__(self, inner: httpcore.NetworkBackend) -> None:
-        self._inner = inner
-
-    def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        stream = self._inner.connect_tcp(host, port, _clamp(timeout), local_address, socket_options)
-        return _DeadlineStream(stream)
-
-    def connect_unix_socket(
-        self,
-        path: str,
-        timeout: float | None = None,
-        socket_options: Iterable[SOCKET_OPTION] | None = None,
-    ) -> httpcore.NetworkStream:
-        return _DeadlineStream(
-            self._inner.connect_unix_socket(path, _clamp(timeout), socket_options)
-        )
-
-    def sleep(self, seconds: float) -> None:
-        self._inner.sleep(seconds)
-
-
-def _with_deadlines(client: httpx.Client) -> httpx.Client:
-    """Put every connection pool of ``client`` (proxies included) on the deadline backend."""
-    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
-    for transport in transports:
-        pool = getattr(transport, "_pool", None)
-        backend = getattr(pool, "_network_backend", None)
-        if backend is not None and not isinstance(backend, _DeadlineBackend):
-            pool._network_backend = _DeadlineBackend(backend)  # type: ignore[union-attr]
-    return client
+    if deadline is not None and time.monotonic() >= deadline:
+        raise TimeoutError("no complete event within the read timeout")
 
 
 def build_request(
@@ -192,7 +126,7 @@ class SyncBody:
         if fresh:
             self._deadline = time.monotonic() + self._read_timeout
         with map_transport_errors(model=self._model, streaming=streaming), _until(self._deadline):
-            _clamp(None)  # a stream that keeps sending but never completes an event stops here
+            _check_deadline()
             return next(self._pieces, b"")
 
     def read_all(self, deadline: float | None) -> bytes:
@@ -246,7 +180,9 @@ class SyncHTTP:
                 if self._pid != os.getpid() and self._owns:
                     self._client, self._pid = None, os.getpid()  # a forked child: a new pool
                 if self._client is None:
-                    self._client = _with_deadlines(
+                    from .deadlines import with_deadlines  # loads httpcore: on first use
+
+                    self._client = with_deadlines(
                         httpx.Client(
                             timeout=self._default_timeout,
                             limits=LIMITS,
