@@ -235,7 +235,7 @@ class HttpxAsyncHTTP(_Base):
         self, request: Request, model: str, t: Timeouts, deadline: float | None
     ) -> tuple[Reply, AsyncBody]:
         client = self.client
-        built = build_request(client, request, self._default_timeout)
+        built = build_request(self._given, request, self._default_timeout)
         with map_transport_errors(model=model):
             response = await within(deadline, client.send(built, stream=True))
         headers = headers_of(response)
@@ -245,7 +245,7 @@ class HttpxAsyncHTTP(_Base):
         else:
             raw = response.aiter_raw()
         body = AsyncBody(lambda: anext(raw, b""), response.aclose, headers, model, t.read, deadline)
-        return Reply(response.status_code, headers_of(response)), body
+        return Reply(response.status_code, headers), body
 
     async def aclose(self) -> None:
         if self._given is not None:

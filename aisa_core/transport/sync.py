@@ -58,14 +58,20 @@ def to_httpx_timeout(t: Timeouts) -> httpx.Timeout:
     return httpx.Timeout(connect=t.connect, read=t.read, write=t.write, pool=t.pool)
 
 
-@contextlib.contextmanager
-def _until(deadline: float | None) -> Iterator[None]:
-    previous = getattr(_local, "deadline", None)
-    _local.deadline = deadline
-    try:
-        yield
-    finally:
-        _local.deadline = previous
+class _until:  # noqa: N801 - used as a context manager, like contextlib's
+    """Reads on this thread must end by ``deadline`` while inside."""
+
+    __slots__ = ("_deadline", "_previous")
+
+    def __init__(self, deadline: float | None) -> None:
+        self._deadline = deadline
+
+    def __enter__(self) -> None:
+        self._previous = getattr(_local, "deadline", None)
+        _local.deadline = self._deadline
+
+    def __exit__(self, *exc: object) -> None:
+        _local.deadline = self._previous
 
 
 def _check_deadline() -> None:
@@ -76,21 +82,33 @@ def _check_deadline() -> None:
 
 
 def build_request(
-    client: httpx.Client | httpx.AsyncClient, request: Request, default: httpx.Timeout
+    client: httpx.Client | httpx.AsyncClient | None, request: Request, default: httpx.Timeout
 ) -> httpx.Request:
-    """Our ``Request`` as httpx's, on ``client`` (its hooks and settings apply)."""
+    """Our ``Request`` as httpx's. On a caller's ``client`` its defaults (headers, cookies,
+    base settings) apply; on ours (``None``) there are none to merge, so the request is built
+    directly, skipping httpx's per-request merging."""
     timeout = default if request.timeouts is None else to_httpx_timeout(request.timeouts)
-    return client.build_request(
+    if client is not None:
+        return client.build_request(
+            request.method,
+            request.url,
+            content=request.body,
+            headers=request.headers,
+            timeout=timeout,
+        )
+    return httpx.Request(
         request.method,
         request.url,
         content=request.body,
         headers=request.headers,
-        timeout=timeout,
+        extensions={"timeout": timeout.as_dict()},
     )
 
 
 def headers_of(response: httpx.Response) -> dict[str, str]:
-    return {k.lower(): v for k, v in response.headers.items()}
+    """Lower-case names to values, from the raw header list (httpx's own mapping re-detects
+    its encoding on every lookup)."""
+    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers.raw}
 
 
 def _pieces(raw: Iterable[bytes], decoder: Decoder) -> Iterator[bytes]:
@@ -99,25 +117,35 @@ def _pieces(raw: Iterable[bytes], decoder: Decoder) -> Iterator[bytes]:
     yield from decoder.flush()
 
 
-def raw_body(response: httpx.Response) -> tuple[Iterator[bytes], str | None]:
+def raw_body(
+    response: httpx.Response, headers: dict[str, str]
+) -> tuple[Iterator[bytes], str | None]:
     """The body as it came off the wire, and its ``Content-Encoding``. A response built in
     memory (a ``MockTransport``'s) was read, and so decoded, when it was made."""
     if response.is_stream_consumed:
         return iter((response.content,)), None
-    return response.iter_raw(), response.headers.get("content-encoding")
+    return response.iter_raw(), headers.get("content-encoding")
 
 
 class SyncBody:
     """The open body of an event stream: decoded pieces, one ``read`` at a time."""
 
-    __slots__ = ("_deadline", "_model", "_pieces", "_raw", "_read_timeout", "_response")
+    __slots__ = ("_deadline", "_length", "_model", "_pieces", "_raw", "_read_timeout", "_response")
 
-    def __init__(self, response: httpx.Response, model: str, read: float, deadline: float) -> None:
+    def __init__(
+        self,
+        response: httpx.Response,
+        headers: dict[str, str],
+        model: str,
+        read: float,
+        deadline: float,
+    ) -> None:
         self._response = response
         self._model = model
         self._read_timeout = read
         self._deadline = deadline
-        self._raw, encoding = raw_body(response)
+        self._length = headers.get("content-length")
+        self._raw, encoding = raw_body(response, headers)
         self._pieces = _pieces(self._raw, Decoder(encoding, model=model))
 
     def read(self, *, fresh: bool, streaming: bool) -> bytes:
@@ -130,7 +158,7 @@ class SyncBody:
             return next(self._pieces, b"")
 
     def read_all(self, deadline: float | None) -> bytes:
-        budget = Budget(self._model, deadline, self._response.headers.get("content-length"))
+        budget = Budget(self._model, deadline, self._length)
         with map_transport_errors(model=self._model), _until(deadline):
             for piece in self._pieces:
                 budget.add(piece)
@@ -200,7 +228,8 @@ class SyncHTTP:
 
     def _send(self, request: Request) -> httpx.Response:
         client = self.client
-        return client.send(build_request(client, request, self._default_timeout), stream=True)
+        built = build_request(None if self._owns else client, request, self._default_timeout)
+        return client.send(built, stream=True)
 
     def send(self, request: Request, model: str) -> Reply:
         """Send and read the whole answer, bounded in size and by the total timeout (which
@@ -210,11 +239,12 @@ class SyncHTTP:
         deadline = deadline_after(t.total)
         with map_transport_errors(model=model), _until(deadline):
             response = self._send(request)
+        headers = headers_of(response)
         try:
-            body = SyncBody(response, model, t.read, 0.0).read_all(deadline)
+            body = SyncBody(response, headers, model, t.read, 0.0).read_all(deadline)
         finally:
             response.close()
-        return Reply(response.status_code, headers_of(response), body)
+        return Reply(response.status_code, headers, body)
 
     def open(self, request: Request, model: str) -> tuple[Reply, SyncBody | None]:
         """Send a stream request. An event stream stays open (its headers and first event due
@@ -224,8 +254,8 @@ class SyncHTTP:
         deadline = time.monotonic() + t.read
         with map_transport_errors(model=model), _until(deadline):
             response = self._send(request)
-        body = SyncBody(response, model, t.read, deadline)
         reply = Reply(response.status_code, headers_of(response))
+        body = SyncBody(response, dict(reply.headers), model, t.read, deadline)
         if not reads_whole(reply):
             return reply, body
         try:
