@@ -13,6 +13,8 @@ stand-in gateway in ``aisa_core.standin``.
 
 from typing import TYPE_CHECKING, Any
 
+from .attempts import AttemptInfo, AttemptObserver, AttemptReport, CallReport, SkippedModel
+from .budget import Budget
 from .callbacks import PrintHandler, StreamHandler
 from .capabilities import capabilities
 from .client import AISAClient, ChatStream
@@ -45,6 +47,7 @@ from .errors import (
     Attempt,
     AuthenticationError,
     BadRequestError,
+    BudgetExceededError,
     ConfigurationError,
     ConflictError,
     ContentPolicyError,
@@ -54,6 +57,7 @@ from .errors import (
     MalformedResponseError,
     NotFoundError,
     PermissionDeniedError,
+    PriceCapExceededError,
     RateLimitError,
     ServerError,
     StreamError,
@@ -61,8 +65,10 @@ from .errors import (
     UnknownModelError,
     UnprocessableEntityError,
 )
+from .health import ModelHealth, ModelStats
 from .protocol.retry import AttemptPlan, RetryPolicy, default_fallback_on
 from .ratelimit import RateLimiter
+from .stores import MemoryStore, Store
 from .tools import normalize_tool_choice, to_response_format, to_tool
 from .types import (
     Balance,
@@ -102,10 +108,16 @@ __all__ = [
     "AsyncAISAClient",
     "AsyncChatStream",
     "Attempt",
+    "AttemptInfo",
+    "AttemptObserver",
     "AttemptPlan",
+    "AttemptReport",
     "AuthenticationError",
     "BadRequestError",
     "Balance",
+    "Budget",
+    "BudgetExceededError",
+    "CallReport",
     "ChatCompletion",
     "ChatCompletionChunk",
     "ChatStream",
@@ -118,10 +130,14 @@ __all__ = [
     "InsufficientCreditsError",
     "InvalidInputError",
     "MalformedResponseError",
+    "MemoryStore",
     "Message",
+    "ModelHealth",
     "ModelInfo",
+    "ModelStats",
     "NotFoundError",
     "PermissionDeniedError",
+    "PriceCapExceededError",
     "PrintHandler",
     "RateLimitError",
     "RateLimiter",
@@ -129,6 +145,8 @@ __all__ = [
     "RetryPolicy",
     "Secret",
     "ServerError",
+    "SkippedModel",
+    "Store",
     "StreamError",
     "StreamHandler",
     "StreamInterruptedError",

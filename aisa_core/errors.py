@@ -23,6 +23,8 @@
     │   ├── APITimeoutError             connect, read or total timeout
     │   └── StreamInterruptedError      connection lost after the stream started
     ├── MalformedResponseError          the body or an event was not the JSON we expected
+    ├── BudgetExceededError             a Budget would be exceeded (before sending)
+    │   └── PriceCapExceededError       402 estimated_price_exceeds_max_price (also a 402 error)
     └── AllModelsFailedError            a fallback chain ran out; ``attempts`` has every failure
 
 Each error carries ``status_code``, ``code``, ``message``, ``request_id``, ``retry_after``,
@@ -49,6 +51,7 @@ __all__ = [
     "Attempt",
     "AuthenticationError",
     "BadRequestError",
+    "BudgetExceededError",
     "ConfigurationError",
     "ConflictError",
     "ContentPolicyError",
@@ -58,6 +61,7 @@ __all__ = [
     "MalformedResponseError",
     "NotFoundError",
     "PermissionDeniedError",
+    "PriceCapExceededError",
     "RateLimitError",
     "ServerError",
     "StreamError",
@@ -226,6 +230,34 @@ class MalformedResponseError(AISAError):
     retryable = True
 
 
+class BudgetExceededError(AISAError):
+    """A call would take a ``Budget`` past its limit (refused before anything is sent), or the
+    gateway's estimate is above the per-call price cap (402 ``estimated_price_exceeds_max_price``).
+    ``spent``, ``limit`` and ``estimate`` are USD when known."""
+
+    default_hint = "Raise the budget or the price cap, lower max_tokens, or pick a cheaper model"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        spent: float | None = None,
+        limit: float | None = None,
+        estimate: float | None = None,
+        **facts: Any,
+    ) -> None:
+        super().__init__(message, **facts)
+        self.spent = spent
+        self.limit = limit
+        self.estimate = estimate
+
+
+class PriceCapExceededError(BudgetExceededError, InsufficientCreditsError):
+    """The gateway refused: its estimate is above ``X-AISA-Max-Price-USD`` (402)."""
+
+    default_hint = BudgetExceededError.default_hint
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One failed try in a fallback chain."""
@@ -237,10 +269,13 @@ class Attempt:
 class AllModelsFailedError(AISAError):
     """Every model of a fallback chain failed; ``attempts`` lists each failure in order."""
 
-    def __init__(self, attempts: Sequence[Attempt]) -> None:
+    def __init__(self, attempts: Sequence[Attempt], *, skipped: Sequence[Any] = ()) -> None:
         self.attempts = tuple(attempts)
+        self.skipped = tuple(skipped)
+        """Models not tried (``aisa_core.attempts.SkippedModel``: cooling down)."""
         lines = "; ".join(
-            f"{a.model}: {type(a.error).__name__}: {a.error.message}" for a in self.attempts
+            [f"{a.model}: {type(a.error).__name__}: {a.error.message}" for a in self.attempts]
+            + [f"{s.model}: skipped ({s.reason})" for s in self.skipped]
         )
         last = self.attempts[-1].error if self.attempts else None
         super().__init__(
@@ -278,7 +313,7 @@ _BY_CODE: dict[str, type[APIError]] = {
     "revoked_api_key": AuthenticationError,
     "insufficient_wallet_balance": InsufficientCreditsError,
     "insufficient_api_key_balance": InsufficientCreditsError,
-    "estimated_price_exceeds_max_price": InsufficientCreditsError,
+    "estimated_price_exceeds_max_price": PriceCapExceededError,
     "insufficient_permissions": PermissionDeniedError,
     "model_not_allowed": PermissionDeniedError,
     "region_blocked": PermissionDeniedError,

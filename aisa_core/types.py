@@ -144,6 +144,8 @@ class ResponseMeta(BaseModel):
     """The id we asked for in the attempt that succeeded (the chain member); the answer's
     ``model`` is what the gateway says served it, which may be a dated variant."""
     attempts: tuple[Attempt, ...] = ()
+    skipped: tuple[Any, ...] = ()
+    """Models of the chain not tried (``aisa_core.attempts.SkippedModel``: cooling down)."""
     latency_s: float | None = None
 
     @property

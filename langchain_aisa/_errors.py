@@ -12,7 +12,9 @@ filters, ``is_retryable``), so ``except aisa_core.RateLimitError`` and
     ContentPolicyError            ->   ModelInvalidRequestError
     AuthenticationError           ->   ModelAuthenticationError
     PermissionDeniedError,
-    InsufficientCreditsError      ->   ModelPermissionDeniedError (the key may not spend more)
+    InsufficientCreditsError,
+    BudgetExceededError,
+    PriceCapExceededError         ->   ModelPermissionDeniedError (the key may not spend more)
     NotFoundError, UnknownModelError ->  ModelNotFoundError
     RateLimitError                ->   ModelRateLimitError
     ServerError, StreamError, APIError,
@@ -51,6 +53,7 @@ __all__ = [
     "AISAAllModelsFailedError",
     "AISAAuthenticationError",
     "AISABadRequestError",
+    "AISABudgetExceededError",
     "AISAConflictError",
     "AISAConnectionError",
     "AISAContentPolicyError",
@@ -59,6 +62,7 @@ __all__ = [
     "AISAMalformedResponseError",
     "AISANotFoundError",
     "AISAPermissionDeniedError",
+    "AISAPriceCapExceededError",
     "AISARateLimitError",
     "AISAServerError",
     "AISAStreamError",
@@ -85,6 +89,14 @@ class AISAAuthenticationError(core.AuthenticationError, ModelAuthenticationError
 
 class AISAInsufficientCreditsError(core.InsufficientCreditsError, ModelPermissionDeniedError):
     """402: the wallet or the key's spending limit is exhausted."""
+
+
+class AISABudgetExceededError(core.BudgetExceededError, ModelPermissionDeniedError):
+    """A ``Budget`` would be exceeded: refused before anything was sent."""
+
+
+class AISAPriceCapExceededError(core.PriceCapExceededError, ModelPermissionDeniedError):
+    """402: the gateway's estimate is above the per-call price cap."""
 
 
 class AISAPermissionDeniedError(core.PermissionDeniedError, ModelPermissionDeniedError):
@@ -160,6 +172,8 @@ _MAPPED: dict[type[core.AISAError], type[core.AISAError]] = {
     core.ContextWindowExceededError: AISAContextOverflowError,
     core.AuthenticationError: AISAAuthenticationError,
     core.InsufficientCreditsError: AISAInsufficientCreditsError,
+    core.BudgetExceededError: AISABudgetExceededError,
+    core.PriceCapExceededError: AISAPriceCapExceededError,
     core.PermissionDeniedError: AISAPermissionDeniedError,
     core.NotFoundError: AISANotFoundError,
     core.UnknownModelError: AISAUnknownModelError,

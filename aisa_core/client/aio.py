@@ -13,11 +13,25 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from aisa_core.admission import Ticket
 from aisa_core.callbacks import StreamHandler, dispatch
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
-from aisa_core.protocol.effects import Close, Driver, Effect, Emit, Notify, Open, Read, Send, Sleep
+from aisa_core.protocol.effects import (
+    Admit,
+    Close,
+    Done,
+    Driver,
+    Effect,
+    Emit,
+    Leave,
+    Notify,
+    Open,
+    Read,
+    Send,
+    Sleep,
+)
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
@@ -96,6 +110,15 @@ class _AsyncIO:
             if inspect.isawaitable(result):
                 await result
 
+    async def _admit(self, effect: Admit) -> Ticket:
+        return await self._client.settings.gates.aadmit(effect.info)
+
+    async def _leave(self, effect: Leave) -> None:
+        await self._client.settings.gates.aleave(effect.ticket, effect.report)
+
+    async def _done(self, effect: Done) -> None:
+        await self._client.settings.gates.adone(effect.report)
+
     async def aclose(self) -> None:
         await self._close(Close())
 
@@ -107,6 +130,9 @@ _PERFORM: dict[type[Effect], Callable[[_AsyncIO, Any], Awaitable[Any]]] = {
     Read: _AsyncIO._read,
     Close: _AsyncIO._close,
     Notify: _AsyncIO._notify,
+    Admit: _AsyncIO._admit,
+    Leave: _AsyncIO._leave,
+    Done: _AsyncIO._done,
 }
 
 
@@ -150,7 +176,8 @@ class AsyncAISAClient(ClientBase):
     async def _call(self, op: Operation[T]) -> T:
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _AsyncIO(self)
-        driver = Driver(run(op, self._settings.plan(op.models, op.routes)))
+        s = self._settings
+        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch))
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -261,6 +288,8 @@ class AsyncChatStream(StreamBase, AsyncIterator[ChatCompletionChunk]):
     async def aclose(self) -> None:
         self._driver.close()
         await self._io.aclose()
+        for effect in self._pending():  # a stream closed early: its reports, now
+            await self._io.perform(effect)
 
     async def completion(self) -> ChatCompletion:
         async for _ in self:

@@ -9,6 +9,9 @@ import random
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aisa_core.admission import Gates
+from aisa_core.attempts import AttemptObserver
+from aisa_core.budget import Budget
 from aisa_core.callbacks import StreamHandler
 from aisa_core.config import (
     API_KEY_ENV,
@@ -19,11 +22,19 @@ from aisa_core.config import (
     resolve_base_url,
 )
 from aisa_core.errors import ConfigurationError
+from aisa_core.health import ModelHealth
+from aisa_core.protocol.report import Watch
 from aisa_core.protocol.retry import AttemptPlan, FallbackOn, RetryPolicy, default_fallback_on
 from aisa_core.ratelimit import RateLimiter
 from aisa_core.transport.reading import ACCEPT_ENCODING
 
 __all__ = ["USER_AGENT", "ClientSettings", "__version__"]
+
+
+def _watch(gates: Gates) -> Watch:
+    budget = gates.budget
+    return Watch(gates.checks, gates.watched, quotes=budget is not None and budget.quote)
+
 
 __version__ = "0.1.0"
 USER_AGENT = f"aisa-llm-python/{__version__}"
@@ -51,6 +62,9 @@ class ClientSettings:
         allow_insecure: bool = False,
         seed: int | None = None,
         rate_limiter: RateLimiter | None = None,
+        health: ModelHealth | None = None,
+        budget: Budget | None = None,
+        observers: Sequence[AttemptObserver] = (),
     ) -> None:
         self._api_key = resolve_api_key(api_key)
         self.base_url = resolve_base_url(base_url, allow_insecure=allow_insecure)
@@ -67,6 +81,35 @@ class ClientSettings:
         self.rate_limiter = rate_limiter
         self._rng = random.Random(seed)
         self.headers = self._build_headers(default_headers, source)
+        if budget is not None:
+            self.headers.update(budget.headers)
+        self.gates = Gates(health, budget, observers)
+        self.watch = _watch(self.gates)
+
+    @property
+    def health(self) -> ModelHealth | None:
+        return self.gates.health
+
+    @property
+    def budget(self) -> Budget | None:
+        return self.gates.budget
+
+    @property
+    def observers(self) -> tuple[AttemptObserver, ...]:
+        return self.gates.observers
+
+    def observe(self, observer: AttemptObserver) -> None:
+        """Register an observer of every attempt and call (see ``aisa_core.attempts``)."""
+        if observer not in self.gates.observers:
+            self._regate((*self.gates.observers, observer))
+
+    def unobserve(self, observer: AttemptObserver) -> None:
+        self._regate(tuple(o for o in self.gates.observers if o is not observer))
+
+    def _regate(self, observers: tuple[AttemptObserver, ...]) -> None:
+        # One assignment each, so a call in flight on another thread sees old or new, whole.
+        gates = Gates(self.gates.health, self.gates.budget, observers)
+        self.gates, self.watch = gates, _watch(gates)
 
     def _build_headers(self, extra: Mapping[str, str] | None, source: str | None) -> dict[str, str]:
         headers = {

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 from aisa_core.callbacks import StreamHandler
 from aisa_core.protocol.accumulate import StreamAccumulator
 from aisa_core.protocol.chat import Chat
-from aisa_core.protocol.effects import Driver
+from aisa_core.protocol.effects import Driver, Effect
 from aisa_core.protocol.streaming import StreamState, run_stream
 from aisa_core.types import ChatCompletion, ResponseMeta
 
@@ -52,7 +52,8 @@ class StreamBase:
         self, settings: ClientSettings, op: Chat, handlers: Sequence[StreamHandler]
     ) -> None:
         self._state = StreamState(bool(handlers))
-        self._driver: Driver[None] = Driver(run_stream(op, settings.plan(op.models), self._state))
+        plan = settings.plan(op.models)
+        self._driver: Driver[None] = Driver(run_stream(op, plan, self._state, settings.watch))
 
     @property
     def model(self) -> str | None:
@@ -68,3 +69,8 @@ class StreamBase:
 
     def _final(self) -> ChatCompletion:
         return self._state.final()
+
+    def _pending(self) -> list[Effect]:
+        """Reports a stream closed early left behind (taken once)."""
+        pending, self._state.pending = self._state.pending, []
+        return pending

@@ -14,11 +14,25 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from aisa_core.admission import Ticket
 from aisa_core.callbacks import StreamHandler, dispatch
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
-from aisa_core.protocol.effects import Close, Driver, Effect, Emit, Notify, Open, Read, Send, Sleep
+from aisa_core.protocol.effects import (
+    Admit,
+    Close,
+    Done,
+    Driver,
+    Effect,
+    Emit,
+    Leave,
+    Notify,
+    Open,
+    Read,
+    Send,
+    Sleep,
+)
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
@@ -97,6 +111,15 @@ class _IO:
     def _notify(self, effect: Notify) -> None:
         dispatch(self._handlers, effect.events)
 
+    def _admit(self, effect: Admit) -> Ticket:
+        return self._client.settings.gates.admit(effect.info)
+
+    def _leave(self, effect: Leave) -> None:
+        self._client.settings.gates.leave(effect.ticket, effect.report)
+
+    def _done(self, effect: Done) -> None:
+        self._client.settings.gates.done(effect.report)
+
     def close(self) -> None:
         self._close(Close())
 
@@ -126,6 +149,9 @@ _PERFORM: dict[type[Effect], Callable[[_IO, Any], Any]] = {
     Read: _IO._read,
     Close: _IO._close,
     Notify: _IO._notify,
+    Admit: _IO._admit,
+    Leave: _IO._leave,
+    Done: _IO._done,
 }
 
 
@@ -177,7 +203,8 @@ class AISAClient(ClientBase):
     def _call(self, op: Operation[T]) -> T:
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _IO(self)
-        driver = Driver(run(op, self._settings.plan(op.models, op.routes)))
+        s = self._settings
+        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch))
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -301,6 +328,8 @@ class ChatStream(StreamBase, Iterator[ChatCompletionChunk]):
     def close(self) -> None:
         self._driver.close()
         self._io.close()
+        for effect in self._pending():  # a stream closed early: its reports, now
+            self._io.perform(effect)
 
     def completion(self) -> ChatCompletion:
         """Read whatever is left and return the whole answer."""

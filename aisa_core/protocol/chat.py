@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
+from aisa_core.attempts import AttemptInfo, SkippedModel
 from aisa_core.config import Timeouts
 from aisa_core.content import MessageLike, normalize_messages
 from aisa_core.errors import (
@@ -28,7 +29,8 @@ from aisa_core.tools import normalize_tool_choice, to_response_format, to_tools
 from aisa_core.types import ChatCompletion, CompareResult, CostQuote
 
 from .operation import Operation
-from .wire import Reply, Request, meta_from, parse_json
+from .retry import Step
+from .wire import Reply, Request, meta_from, parse_json, raise_for_status
 
 __all__ = [
     "Chat",
@@ -211,11 +213,54 @@ class Chat(Operation[ChatCompletion]):
         return parse_completion(reply, model)
 
     def finish(
-        self, result: ChatCompletion, attempts: tuple[Attempt, ...], latency: float
+        self,
+        result: ChatCompletion,
+        attempts: tuple[Attempt, ...],
+        latency: float,
+        skipped: tuple[SkippedModel, ...] = (),
     ) -> ChatCompletion:
         result.meta.attempts = attempts
+        result.meta.skipped = skipped
         result.meta.latency_s = latency
         return result
+
+    def info(self, step: Step, stream: bool) -> AttemptInfo:
+        return AttemptInfo(
+            self.name,
+            step.model,
+            stream=stream,
+            prompt_tokens=self._prompt_tokens,
+            max_output_tokens=self._max_output,
+            force=step.force,
+        )
+
+    @property
+    def _prompt_tokens(self) -> int:
+        """About four characters a token, over what is sent besides the answer."""
+        seen = {k: v for k, v in self.payload.items() if k not in ("stream", "stream_options")}
+        return estimate_tokens(seen)
+
+    @property
+    def _max_output(self) -> int | None:
+        value = self.payload.get("max_tokens") or self.payload.get("max_completion_tokens")
+        return value if isinstance(value, int) else None
+
+    def facts(self, result: ChatCompletion) -> dict[str, Any]:
+        return completion_facts(result)
+
+    def describe(self) -> dict[str, Any]:
+        return self.payload
+
+    def quote_request(self, model: str) -> Request | None:
+        headers = {**self.headers, "X-AISA-Cost-Mode": "quote"}
+        return Request("POST", self.url, headers, body_for(self.payload, model), self.timeouts)
+
+    def read_quote(self, reply: Reply, model: str) -> float | None:
+        """The quote's worst case in USD (``max_cost_micros_usd``, else the estimate)."""
+        raise_for_status(reply, model)
+        quote = CostQuote.model_validate(parse_json(reply, "cost quote"))
+        micros = quote.max_cost_micros_usd or quote.estimated_cost_micros_usd
+        return None if micros is None else micros / 1_000_000
 
 
 class Quote(Operation[CostQuote]):
@@ -234,6 +279,22 @@ class Quote(Operation[CostQuote]):
 
     def read(self, reply: Reply, model: str) -> CostQuote:
         return CostQuote.model_validate(parse_json(reply, "cost quote"))
+
+
+def estimate_tokens(value: Any) -> int:
+    """A rough token count of anything JSON-shaped (about four characters a token)."""
+    return -(-len(json.dumps(value, ensure_ascii=False, default=str)) // 4)
+
+
+def completion_facts(completion: ChatCompletion) -> dict[str, Any]:
+    """What an answer tells the attempt seam."""
+    return {
+        "usage": completion.usage,
+        "cost_usd": completion.cost_usd,
+        "served_model": completion.model or None,
+        "finish_reasons": tuple(c.finish_reason for c in completion.choices if c.finish_reason),
+        "response_id": completion.id or None,
+    }
 
 
 def compare_result(

@@ -10,13 +10,30 @@ each in its own way (``time.sleep`` or ``asyncio.sleep``, a blocking or an await
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from aisa_core.types import ChatCompletionChunk
 
 from .wire import Request
 
-__all__ = ["Close", "Driver", "Effect", "Emit", "Notify", "Open", "Read", "Send", "Sleep"]
+if TYPE_CHECKING:
+    from aisa_core.admission import Ticket
+    from aisa_core.attempts import AttemptInfo, AttemptReport, CallReport
+
+__all__ = [
+    "Admit",
+    "Close",
+    "Done",
+    "Driver",
+    "Effect",
+    "Emit",
+    "Leave",
+    "Notify",
+    "Open",
+    "Read",
+    "Send",
+    "Sleep",
+]
 
 T = TypeVar("T")
 
@@ -95,6 +112,36 @@ class Notify(Effect):
 
     def __init__(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
         self.events = events
+
+
+class Admit(Effect):
+    """Consult the checks made before an attempt (model health, budget): gives a
+    ``aisa_core.admission.Ticket`` (which may say the model is skipped), or raises
+    ``BudgetExceededError``."""
+
+    __slots__ = ("info",)
+
+    def __init__(self, info: AttemptInfo) -> None:
+        self.info = info
+
+
+class Leave(Effect):
+    """An attempt ended: tell the checks (``ticket``) and the observers (``report``)."""
+
+    __slots__ = ("report", "ticket")
+
+    def __init__(self, ticket: Ticket, report: AttemptReport) -> None:
+        self.ticket = ticket
+        self.report = report
+
+
+class Done(Effect):
+    """A call ended: tell the observers."""
+
+    __slots__ = ("report",)
+
+    def __init__(self, report: CallReport) -> None:
+        self.report = report
 
 
 class Emit(Effect):

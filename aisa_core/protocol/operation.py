@@ -11,10 +11,13 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, ClassVar, Generic, TypeVar
 
+from aisa_core.admission import PASS
+from aisa_core.attempts import AttemptInfo, SkippedModel
 from aisa_core.errors import AISAError, Attempt
 
 from .effects import Effect, Send, Sleep
-from .retry import AttemptPlan
+from .report import QUIET, CallLog, Watch
+from .retry import AttemptPlan, Step
 from .wire import Reply, Request, raise_for_status
 
 __all__ = ["Operation", "run"]
@@ -44,26 +47,61 @@ class Operation(Generic[T]):
     def read(self, reply: Reply, model: str) -> T:
         raise NotImplementedError
 
-    def finish(self, result: T, attempts: tuple[Attempt, ...], latency: float) -> T:
-        """The result of the whole call, told who failed before it and how long it took."""
+    def finish(
+        self,
+        result: T,
+        attempts: tuple[Attempt, ...],
+        latency: float,
+        skipped: tuple[SkippedModel, ...] = (),
+    ) -> T:
+        """The result of the whole call, told who failed or was skipped before it and how long
+        it took."""
         return result
+
+    # --- what the attempt seam is told (see ``aisa_core.attempts``) ------------------------
+
+    def info(self, step: Step, stream: bool) -> AttemptInfo:
+        """What an attempt is about to do, for the checks before it (health, budget)."""
+        return AttemptInfo(self.name, step.model, stream=stream, force=step.force)
+
+    def facts(self, result: T) -> dict[str, Any]:
+        """``AttemptReport`` fields the result knows (usage, cost, served model, ...)."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """The request's parameters, for ``CallReport.request``."""
+        return {}
+
+    def quote_request(self, model: str) -> Request | None:
+        """A request for the gateway's price quote of this call (``None``: not quotable)."""
+        return None
 
 
 def run(
     op: Operation[T],
     plan: AttemptPlan,
+    watch: Watch = QUIET,
     clock: Callable[[], float] = time.perf_counter,
 ) -> Generator[Effect, Any, T]:
-    """One call of ``op``: attempts in the order ``plan`` gives, until one answers."""
-    started = clock()
+    """One call of ``op``: attempts in the order ``plan`` gives (skipping models the checks
+    turn away), until one answers; each attempt and the call reported to the seam."""
+    log = CallLog(op, plan, watch, clock=clock)
     step = plan.first()
     while True:
         if step.wait:
             yield Sleep(step.wait)
+        ticket = PASS
         try:
-            reply = yield Send(op.request(step.model, step.route), step.model)
-            result = op.parse(reply, step.model)
+            ticket = yield from log.admit(step)
+            if ticket.skipped is None:
+                reply = yield Send(log.sent(op.request(step.model, step.route)), step.model)
+                result = op.parse(reply, step.model)
         except AISAError as error:
-            step = plan.after_failure(error)  # raises when nothing is left to try
-        else:
-            return op.finish(result, plan.failures, clock() - started)
+            yield from log.failed(ticket, step.model, error)
+            step = yield from log.decide(plan.after_failure, error)
+            continue
+        if ticket.skipped is not None:
+            step = yield from log.decide(plan.skip, ticket.skipped)
+            continue
+        yield from log.succeeded(ticket, step.model, reply, result)
+        return op.finish(result, plan.failures, log.elapsed, tuple(plan.skipped))

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from aisa_core.attempts import SkippedModel
 from aisa_core.errors import (
     AISAError,
     AllModelsFailedError,
@@ -85,6 +86,7 @@ class Step:
     wait: float = 0.0
     retry: int = 0  # 0 for the first try of this model
     route: int = 0  # which of the operation's routes (0 unless a route answered 404)
+    force: bool = False  # every model was cooling down: try this one anyway
 
 
 @dataclass
@@ -104,6 +106,7 @@ class AttemptPlan:
     rng: random.Random = field(default_factory=random.Random)
     routes: int = 1
     attempts: list[Attempt] = field(default_factory=list)
+    skipped: list[SkippedModel] = field(default_factory=list)
     _position: int = 0
     _retries: int = 0
     _waited: float = 0.0
@@ -135,7 +138,24 @@ class AttemptPlan:
             self._position += 1
             self._retries = self._route = 0
             return Step(self.model)
-        raise AllModelsFailedError(self.attempts) from error
+        raise AllModelsFailedError(self.attempts, skipped=self.skipped) from error
+
+    def skip(self, skipped: SkippedModel) -> Step:
+        """The current model was not tried (its cooldown, see ``ModelHealth``): the next one;
+        when every model of the chain was skipped and none tried, the one whose cooldown ends
+        first, tried anyway; else raise, with every failure and skip."""
+        self.skipped.append(skipped)
+        if self._position + 1 < len(self.models):
+            self._position += 1
+            self._retries = self._route = 0
+            return Step(self.model)
+        if not self.attempts:
+            first = min(self.skipped, key=lambda s: s.until or 0.0)
+            self._position = list(self.models).index(first.model)
+            return Step(first.model, force=True)
+        if len(self.models) == 1 or (len(self.attempts) == 1 and not self.skipped):
+            raise self.attempts[-1].error
+        raise AllModelsFailedError(self.attempts, skipped=self.skipped)
 
     def _may_retry(self, error: AISAError, has_next: bool) -> bool:
         if has_next and not self.retry_before_fallback and self.fallback_on(error):

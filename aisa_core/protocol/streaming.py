@@ -8,9 +8,12 @@ dropped connection as ``StreamInterruptedError``), never retried.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+import time
+from collections.abc import Callable, Generator
 from typing import Any
 
+from aisa_core.admission import PASS, Ticket
+from aisa_core.attempts import SkippedModel
 from aisa_core.errors import AISAError, Attempt
 from aisa_core.types import ChatCompletion, ChatCompletionChunk, ResponseMeta
 
@@ -18,6 +21,7 @@ from .accumulate import Events, StreamAccumulator
 from .chat import Chat, parse_completion
 from .chunks import ChunkReader, completion_chunk
 from .effects import Close, Effect, Emit, Notify, Open, Read, Sleep
+from .report import QUIET, CallLog, Watch
 from .retry import AttemptPlan
 from .wire import Reply, meta_from, raise_for_status, reads_whole
 
@@ -29,18 +33,28 @@ class StreamState:
     (the headers' facts and the failed attempts before it) and ``accumulator`` (what has
     arrived; its ``completion()`` is a snapshot later chunks never change)."""
 
-    __slots__ = ("accumulator", "meta", "model", "notify")
+    __slots__ = ("accumulator", "meta", "model", "notify", "pending")
 
     def __init__(self, notify: bool) -> None:
         self.accumulator = StreamAccumulator()
         self.model: str | None = None
         self.meta = ResponseMeta()
         self.notify = notify
+        self.pending: list[Effect] = []
+        """Effects the stream could not hand out because it was closed early (its attempt's
+        and call's reports): the client performs them when it closes the stream."""
 
-    def started(self, model: str, reply: Reply, attempts: tuple[Attempt, ...]) -> None:
+    def started(
+        self,
+        model: str,
+        reply: Reply,
+        attempts: tuple[Attempt, ...],
+        skipped: tuple[SkippedModel, ...],
+    ) -> None:
         self.model = model
         self.meta = meta_from(reply, model)
         self.meta.attempts = attempts
+        self.meta.skipped = skipped
 
     def add(self, chunk: ChatCompletionChunk) -> Events:
         """Merge one chunk (just before it is handed out, so ``accumulator`` matches what the
@@ -58,14 +72,21 @@ class StreamState:
         return completion
 
 
-def run_stream(op: Chat, plan: AttemptPlan, state: StreamState) -> Generator[Effect, Any, None]:
+def run_stream(
+    op: Chat,
+    plan: AttemptPlan,
+    state: StreamState,
+    watch: Watch = QUIET,
+    clock: Callable[[], float] = time.perf_counter,
+) -> Generator[Effect, Any, None]:
     """One streamed call of ``op`` (built with ``stream=True``)."""
+    log = CallLog(op, plan, watch, stream=True, clock=clock)
+    ticket, model, phase = PASS, "", "open"
     try:
-        reader, head = yield from _open(op, plan, state)
-        model = plan.model
+        reader, chunks, ticket, reply = yield from _open(op, plan, state, log)
+        model, phase = plan.model, "stream"
         if state.notify:
             yield Notify([("start", (model, op.payload))])
-        chunks: list[ChatCompletionChunk] = head
         seen = reader.events
         while True:
             for chunk in chunks:
@@ -73,6 +94,7 @@ def run_stream(op: Chat, plan: AttemptPlan, state: StreamState) -> Generator[Eff
                 if events:
                     yield Notify(events)
                 if not chunk.is_empty:
+                    log.first_chunk()
                     yield Emit(chunk)
             if reader.done:
                 break
@@ -80,31 +102,47 @@ def run_stream(op: Chat, plan: AttemptPlan, state: StreamState) -> Generator[Eff
             seen = reader.events
             chunks = reader.feed(data) if data else reader.finish()
         yield Close(drain=True)
+        phase = "done"
+        yield from log.succeeded(ticket, model, reply, state.final())
         if state.notify:
             yield Notify([("end", (state.final(),))])
     except AISAError as error:
+        if phase == "stream":
+            phase = "done"
+            yield from log.failed(ticket, model, error)
+            yield from log.done("error", error=error)
         if state.notify:
             yield Notify([("error", (error,))])
         raise
+    finally:
+        if phase == "stream" and watch.watched:  # closed early: the client reports it after
+            state.pending = log.abandoned(ticket, model, state.final())
 
 
 def _open(
-    op: Chat, plan: AttemptPlan, state: StreamState
-) -> Generator[Effect, Any, tuple[ChunkReader, list[ChatCompletionChunk]]]:
+    op: Chat, plan: AttemptPlan, state: StreamState, log: CallLog
+) -> Generator[Effect, Any, tuple[ChunkReader, list[ChatCompletionChunk], Ticket, Reply]]:
     step = plan.first()
     while True:
         if step.wait:
             yield Sleep(step.wait)
+        ticket = PASS
         try:
-            reply = yield Open(op.request(step.model, step.route), step.model)
-            reader = ChunkReader(step.model)
-            head = yield from _head(reply, reader, step.model)
+            ticket = yield from log.admit(step)
+            if ticket.skipped is None:
+                reply = yield Open(log.sent(op.request(step.model, step.route)), step.model)
+                reader = ChunkReader(step.model)
+                head = yield from _head(reply, reader, step.model)
         except AISAError as error:
             yield Close()
-            step = plan.after_failure(error)  # raises when nothing is left to try
-        else:
-            state.started(step.model, reply, plan.failures)
-            return reader, head
+            yield from log.failed(ticket, step.model, error)
+            step = yield from log.decide(plan.after_failure, error)
+            continue
+        if ticket.skipped is not None:
+            step = yield from log.decide(plan.skip, ticket.skipped)
+            continue
+        state.started(step.model, reply, plan.failures, tuple(plan.skipped))
+        return reader, head, ticket, reply
 
 
 def _head(

@@ -19,7 +19,7 @@ STATUS_CASES = [
     (401, "revoked_api_key", E.AuthenticationError),
     (402, "insufficient_wallet_balance", E.InsufficientCreditsError),
     (402, "insufficient_api_key_balance", E.InsufficientCreditsError),
-    (402, "estimated_price_exceeds_max_price", E.InsufficientCreditsError),
+    (402, "estimated_price_exceeds_max_price", E.PriceCapExceededError),  # a budget error too
     (403, "insufficient_permissions", E.PermissionDeniedError),
     (403, "model_not_allowed", E.PermissionDeniedError),
     (403, "region_blocked", E.PermissionDeniedError),
