@@ -264,6 +264,9 @@ class ModelInfo(_Open):
     reasoning: bool = False
     input_price: float | None = None
     output_price: float | None = None
+    """AIsa's prices in USD per million tokens (``None``: not published)."""
+    text_route: bool = True
+    """Served on the chat routes (``False`` for embedding, rerank, image and video models)."""
     notes: str | None = None
 
     def estimate_cost(self, prompt_tokens: int, completion_tokens: int) -> float | None:

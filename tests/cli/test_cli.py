@@ -283,7 +283,8 @@ def test_models_table_merges_the_capability_table(gateway: StandIn, run: Run) ->
     assert lines[0].split()[:5] == ["model", "context", "vision", "tools", "json"]
     assert lines[0].endswith("USD per 1M in / out")
     row = next(line for line in lines if line.startswith("gpt-4.1 "))
-    assert row.split() == ["gpt-4.1", "1.05M", "yes", "yes", "yes", "$2.00", "/", "$8.00"]
+    # AIsa's own prices for gpt-4.1 (its catalog), not the provider's list price.
+    assert row.split() == ["gpt-4.1", "1.05M", "yes", "yes", "yes", "$1.40", "/", "$5.60"]
     deepseek = next(line for line in lines if line.startswith("deepseek"))
     assert deepseek.split()[2] == "-"  # text only
 

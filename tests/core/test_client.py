@@ -611,7 +611,7 @@ def test_models_merge_the_capability_table(make_client: MakeClient, recorder: Re
     )
     models = make_client().list_models()
     assert [(m.id, m.known, m.context_window, m.vision) for m in models] == [
-        ("gpt-4.1", True, 1_047_576, True),
+        ("gpt-4.1", True, 1_048_576, True),  # AIsa's published context window
         ("mystery-1", False, 32_768, False),
     ]
     assert models[0].owned_by == "openai"

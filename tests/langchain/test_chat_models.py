@@ -89,7 +89,7 @@ def test_identity_for_langsmith_and_profile() -> None:
     assert llm._get_ls_params(model="gpt-5")["ls_model_name"] == "gpt-5"
     assert ChatAISA.is_lc_serializable() and llm.lc_secrets == {"api_key": "AISA_API_KEY"}
     assert llm.profile is not None
-    assert llm.profile["max_input_tokens"] == 1_047_576 and llm.profile["image_inputs"] is True
+    assert llm.profile["max_input_tokens"] == 1_048_576 and llm.profile["image_inputs"] is True
     unknown = ChatAISA(model="someone-new", api_key="sk-aisa-x")
     assert unknown.profile is not None and unknown.profile["image_inputs"] is False
 

@@ -15,13 +15,13 @@ from tests.llama_index.helpers import KEY
 @pytest.mark.parametrize(
     ("model", "window", "tools"),
     [
-        ("gpt-4.1", 1_047_576, True),
+        ("gpt-4.1", 1_048_576, True),  # AIsa's model guide
         ("gpt-5", 400_000, True),
         ("claude-sonnet-4-5-20250929", 200_000, True),
         ("claude-opus-4-5", 1_000_000, True),
         ("gemini-2.5-flash", 1_048_576, True),
         ("qwen3-max", 262_144, True),
-        ("deepseek-v3.1", 128_000, True),
+        ("deepseek-v3.1", 262_144, True),  # AIsa's model guide (September 2026)
         ("kimi-k2.5", 262_144, True),
         ("aisa/grok-4", 256_000, True),
     ],
