@@ -124,12 +124,13 @@ class CallLog:
         error: AISAError | None = None,
     ) -> AttemptReport:
         facts: dict[str, Any] = self._op.facts(result) if result is not None else {}
+        duration = self._clock() - self._attempt_start
         report = AttemptReport(
             operation=self._op.name,
             model=model,
             outcome=outcome,
-            started=self._wall() - (self._clock() - self._attempt_start),
-            duration_s=self._clock() - self._attempt_start,
+            started=self._wall() - duration,
+            duration_s=duration,
             index=self._index,
             stream=self.stream,
             first_chunk_s=self._first,
@@ -164,11 +165,12 @@ class CallLog:
     def call(
         self, outcome: Outcome, *, error: AISAError | None = None, result: Any = None
     ) -> CallReport:
+        elapsed = self.elapsed
         return CallReport(
             operation=self._op.name,
             models=tuple(self._plan.models),
-            started=self._wall() - self.elapsed,
-            duration_s=self.elapsed,
+            started=self._wall() - elapsed,
+            duration_s=elapsed,
             outcome=outcome,
             attempts=tuple(self._attempts),
             skipped=tuple(self._plan.skipped),

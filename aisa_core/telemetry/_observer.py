@@ -54,6 +54,7 @@ class OTelObserver:
         capture_content: bool | None = None,
     ) -> None:
         version = _version()
+        self._global = tracer_provider is None, meter_provider is None
         self._tracer = trace.get_tracer(SCOPE, version, tracer_provider)
         meter = metrics.get_meter(SCOPE, version, meter_provider)
         self._duration = meter.create_histogram(
@@ -91,8 +92,10 @@ class OTelObserver:
     def on_call(self, report: CallReport) -> None:
         """Called once a call is over, in the caller's thread or task: its span becomes a child
         of the span current there, with the call's own start and end times."""
-        self._trace(report)
-        if is_genai(report):
+        global_traces, global_metrics = self._global
+        if not (global_traces and _unset(trace.get_tracer_provider())):
+            self._trace(report)
+        if is_genai(report) and not (global_metrics and _unset(metrics.get_meter_provider())):
             self._measure(report)
 
     # --- spans -------------------------------------------------------------------------------
@@ -171,6 +174,13 @@ class OTelObserver:
         first = time_to_first_chunk(report)
         if first is not None:
             self._first_chunk.record(first, attrs)
+
+
+def _unset(provider: object) -> bool:
+    """Whether a global provider is still OpenTelemetry's stand-in for "no SDK configured yet"
+    (then every span and measurement would be dropped: skip the work, keep the call cheap).
+    Once an SDK sets the real provider, the next call is traced."""
+    return type(provider).__name__ in ("ProxyTracerProvider", "_ProxyMeterProvider")
 
 
 def _ns(seconds: float) -> int:
