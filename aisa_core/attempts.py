@@ -23,10 +23,12 @@ from .errors import AISAError
 from .types import Usage
 
 __all__ = [
+    "EVERYWHERE",
     "AttemptInfo",
     "AttemptObserver",
     "AttemptReport",
     "CallReport",
+    "Everywhere",
     "Outcome",
     "SkippedModel",
     "notify_observers",
@@ -106,6 +108,7 @@ class CallReport:
     error: AISAError | None = None
     stream: bool = False
     server_address: str | None = None
+    server_port: int | None = None
     request: Mapping[str, Any] = field(default_factory=dict)
     """The request parameters (``temperature``, ``max_tokens``, ...; for chat also ``messages``
     and ``tools``): observers that export message content must ask the user first."""
@@ -139,3 +142,33 @@ def notify_observers(
         except Exception:
             logger.exception("observer %r failed on %s", observer, method)
     return results
+
+
+class Everywhere:
+    """Observers every client in the process notifies besides its own (``observe``), e.g.
+    ``aisa_core.telemetry.instrument()``: clients made before or after, and the clients inside
+    ChatAISA, AISA, the router and the CLI, all pick them up at their next call.
+
+    ``version`` changes with every change, so a client rechecks the list only when it moved."""
+
+    __slots__ = ("observers", "version")
+
+    def __init__(self) -> None:
+        self.observers: tuple[Any, ...] = ()
+        self.version = 0
+
+    def observe(self, observer: Any) -> None:
+        if observer not in self.observers:
+            self._set((*self.observers, observer))
+
+    def unobserve(self, observer: Any) -> None:
+        self._set(tuple(o for o in self.observers if o is not observer))
+
+    def _set(self, observers: tuple[Any, ...]) -> None:
+        # The list first, then the version: a client that sees the new version sees the list.
+        self.observers = observers
+        self.version += 1
+
+
+EVERYWHERE = Everywhere()
+"""The process's observers of every client (see ``Everywhere``)."""

@@ -108,6 +108,80 @@ def aisa_client(base: str) -> Contender:
     return Contender(call, stream, client.close)
 
 
+def _traced_aisa(base: str, observer: Any, keep: list[Any]) -> Contender:
+    from aisa_core import AISAClient
+
+    client = AISAClient(api_key=KEY, base_url=base, model=MODEL, max_retries=0)
+    if observer is not None:
+        client.settings.observe(observer)
+
+    def call() -> str:
+        return client.chat(MESSAGES).text
+
+    return Contender(call, None, client.close, keep)
+
+
+def aisa_untraced(base: str) -> Contender:
+    return _traced_aisa(base, None, [])
+
+
+class _Silent:
+    """An observer that does nothing: what the attempt seam itself costs once anyone listens."""
+
+    def on_call(self, report: Any) -> None:
+        return None
+
+
+def aisa_seam_only(base: str) -> Contender:
+    return _traced_aisa(base, _Silent(), [])
+
+
+def aisa_otel_api(base: str) -> Contender:
+    """Tracing on, with OpenTelemetry's API but no SDK configured: every span is a no-op."""
+    from opentelemetry import trace
+
+    from aisa_core.telemetry import OTelObserver
+
+    if type(trace.get_tracer_provider()).__name__ != "ProxyTracerProvider":
+        raise ImportError("a global tracer provider is already set in this process")
+    return _traced_aisa(base, OTelObserver(), [])
+
+
+def aisa_otel_sdk(base: str) -> Contender:
+    """Tracing on, into the SDK with an in-memory exporter (spans kept, then cleared)."""
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from aisa_core.telemetry import OTelObserver
+
+    exporter = InMemorySpanExporter()
+    tracer_provider = TracerProvider()
+    tracer_provider.add_span_processor(SimpleSpanProcessor(exporter))
+    meter_provider = MeterProvider(metric_readers=[InMemoryMetricReader()])
+    observer = OTelObserver(tracer_provider=tracer_provider, meter_provider=meter_provider)
+    contender = _traced_aisa(base, observer, [tracer_provider, meter_provider])
+    plain = contender.call
+
+    def call() -> str:
+        if len(exporter.get_finished_spans()) > 1000:
+            exporter.clear()
+        return plain()
+
+    contender.call = call
+    return contender
+
+
+TRACING: tuple[tuple[str, Callable[[str], Contender]], ...] = (
+    ("AISAClient (untraced)", aisa_untraced),
+    ("AISAClient + an observer doing nothing", aisa_seam_only),
+    ("AISAClient + OTel API, no SDK", aisa_otel_api),
+    ("AISAClient + OTel SDK, in-memory", aisa_otel_sdk),
+)
+
+
 def chat_aisa(base: str) -> Contender:
     from langchain_aisa import ChatAISA
 

@@ -73,6 +73,18 @@ def _routing(key: str) -> Value:
     return lambda r, cpu: float(r["routing"][key + ("_cpu" if cpu else "")])
 
 
+UNTRACED = "AISAClient (untraced)"
+
+
+def _traced(name: str) -> Value:
+    def value(r: Results, cpu: bool) -> float:
+        rows = _rows(r, "tracing")
+        key = "cpu_median_us" if cpu else "median_us"
+        return float(rows[name][key]) / float(rows[UNTRACED][key])
+
+    return value
+
+
 def _explain(r: Results, cpu: bool) -> float:
     return float(r["routing"]["explain_us"]["cpu_median_us" if cpu else "median_us"])
 
@@ -167,6 +179,13 @@ TARGETS: tuple[tuple[str, Value, str, float, bool], ...] = (
     ),
     ("routing decision (RouterRunnable.explain) < 50 µs", _explain, "<", 50.0, True),
     (
+        "tracing on, OTel API without SDK: per-call ≤ 1.03× untraced",
+        _traced("AISAClient + OTel API, no SDK"),
+        "<=",
+        1.03,
+        True,
+    ),
+    (
         "routed invoke ≤ 1.1× direct ChatAISA.invoke",
         _routing("routed_over_direct"),
         "<=",
@@ -242,6 +261,24 @@ def _per_call(results: Results) -> list[str]:
         )
     headers = ["client", "median µs", "p90 µs", "overhead µs", "× raw", "CPU µs", "CPU × raw"]
     return _table([*headers, "peak KiB"], table) + _skipped(results["per_call"])
+
+
+def _tracing(results: Results) -> list[str]:
+    rows = _rows(results, "tracing")
+    base = rows.get(UNTRACED) or {"median_us": float("nan"), "cpu_median_us": float("nan")}
+    table = [
+        [
+            name,
+            _n(row["median_us"]),
+            _n(row["median_us"] - base["median_us"]),
+            f"{row['median_us'] / base['median_us']:.3f}×",
+            _n(row["cpu_median_us"]),
+            f"{row['cpu_median_us'] / base['cpu_median_us']:.3f}×",
+        ]
+        for name, row in rows.items()
+    ]
+    headers = ["client", "median µs", "overhead µs", "× untraced", "CPU µs", "CPU × untraced"]
+    return _table(headers, table) + _skipped(results["tracing"])
 
 
 def _stream(results: Results) -> list[str]:
@@ -356,6 +393,7 @@ def markdown(results: Results) -> str:
         ("import", "Import time (fresh interpreter, best of N)", _imports),
         ("async", f"Async throughput ({meta['concurrency']} requests in flight)", _async),
         ("routing", "Routing (langchain_aisa.router)", _routing_table),
+        ("tracing", "Tracing overhead (aisa_core.telemetry, sequential calls)", _tracing),
     )
     for key, title, render in sections:
         if key in results:

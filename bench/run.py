@@ -34,7 +34,7 @@ import clients  # noqa: E402  (bench/ is not a package)
 import measure  # noqa: E402
 import report  # noqa: E402
 
-SCENARIOS = ("call", "stream", "import", "async", "routing")
+SCENARIOS = ("call", "stream", "import", "async", "routing", "tracing")
 IMPORTS = (
     "import httpx, pydantic",
     "import aisa_core",
@@ -56,6 +56,8 @@ VERSIONS = (
     "llama-index-core",
     "llama-index-llms-openai",
     "uvicorn",
+    "opentelemetry-api",
+    "opentelemetry-sdk",
 )
 
 
@@ -218,6 +220,21 @@ async def async_scenario(base: str, budget: Budget, concurrency: int) -> dict[st
     return {"rows": rows, "skipped": skipped}
 
 
+def tracing_scenario(base: str, budget: Budget) -> dict[str, Any]:
+    """Per-call cost of tracing (``aisa_core.telemetry``): untraced, with the OpenTelemetry API
+    but no SDK (the issue's ≤ 3 % budget), and into the SDK with an in-memory exporter."""
+    contenders, skipped = clients.build(clients.TRACING, base)
+    try:
+        ok = _checked(contenders, lambda c: c.call, clients.ANSWER, skipped)
+        rows = measure.sequential(
+            ok, lambda c: c.call, rounds=budget.rounds * 2, per_round=budget.per_call, warmup=50
+        )
+    finally:
+        for c in contenders:
+            c.close()
+    return {"rows": rows, "skipped": {k: v for k, v in skipped.items() if k not in rows}}
+
+
 def import_scenario(budget: Budget) -> dict[str, Any]:
     env = measure.subprocess_env(str(ROOT))
     return {s: measure.import_ms(s, repeats=budget.import_repeats, env=env) for s in IMPORTS}
@@ -332,6 +349,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "routing" in wanted:
             step("routing")
             results["routing"] = routing_scenario(base, budget)
+        if "tracing" in wanted:
+            step("tracing overhead")
+            results["tracing"] = tracing_scenario(base, budget)
     if "import" in wanted:
         step("import times")
         results["import"] = import_scenario(budget)

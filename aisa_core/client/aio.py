@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aisa_core.admission import Ticket
 from aisa_core.callbacks import StreamHandler, dispatch
+from aisa_core.display import Comparison, ModelList
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
@@ -214,8 +215,9 @@ class AsyncAISAClient(ClientBase):
         op = Chat(self._settings, messages, model, fallback_models, options, stream=True)
         return AsyncChatStream(self, op, self._settings.handlers_for(handlers))
 
-    async def list_models(self) -> list[ModelInfo]:
-        return await self._call(ListModels(self._settings))
+    async def list_models(self) -> ModelList:
+        models: list[ModelInfo] = await self._call(ListModels(self._settings))
+        return ModelList(models)
 
     async def get_model(self, model_id: str) -> ModelInfo | None:
         return await self._call(GetModel(self._settings, model_id))
@@ -235,7 +237,7 @@ class AsyncAISAClient(ClientBase):
 
     async def compare_models(
         self, prompt: Messages, models: Sequence[str], **options: Any
-    ) -> list[CompareResult]:
+    ) -> Comparison:
         """The same prompt on several models concurrently; per model the answer or the error."""
 
         async def one(m: str) -> CompareResult:
@@ -248,7 +250,7 @@ class AsyncAISAClient(ClientBase):
                 outcome = error
             return compare_result(m, outcome, time.perf_counter() - started)
 
-        return list(await asyncio.gather(*(one(m) for m in models)))
+        return Comparison(await asyncio.gather(*(one(m) for m in models)))
 
 
 class AsyncChatStream(StreamBase, AsyncIterator[ChatCompletionChunk]):

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aisa_core.admission import Gates
-from aisa_core.attempts import AttemptObserver
+from aisa_core.attempts import EVERYWHERE, AttemptObserver
 from aisa_core.budget import Budget
 from aisa_core.callbacks import StreamHandler
 from aisa_core.config import (
@@ -83,8 +83,9 @@ class ClientSettings:
         self.headers = self._build_headers(default_headers, source)
         if budget is not None:
             self.headers.update(budget.headers)
+        self._own = tuple(observers)
         self.gates = Gates(health, budget, observers)
-        self.watch = _watch(self.gates)
+        self._regate()
 
     @property
     def health(self) -> ModelHealth | None:
@@ -96,20 +97,35 @@ class ClientSettings:
 
     @property
     def observers(self) -> tuple[AttemptObserver, ...]:
+        """Everyone told of this client's calls: its own observers, then the process's
+        (``aisa_core.attempts.EVERYWHERE``, e.g. ``aisa_core.telemetry.instrument()``)."""
+        if self._seen != EVERYWHERE.version:
+            self._regate()
         return self.gates.observers
+
+    @property
+    def watch(self) -> Watch:
+        """Who listens, for the call about to start (rechecks the process's observers)."""
+        if self._seen != EVERYWHERE.version:
+            self._regate()
+        return self._watch
 
     def observe(self, observer: AttemptObserver) -> None:
         """Register an observer of every attempt and call (see ``aisa_core.attempts``)."""
-        if observer not in self.gates.observers:
-            self._regate((*self.gates.observers, observer))
+        if observer not in self._own:
+            self._own = (*self._own, observer)
+            self._regate()
 
     def unobserve(self, observer: AttemptObserver) -> None:
-        self._regate(tuple(o for o in self.gates.observers if o is not observer))
+        self._own = tuple(o for o in self._own if o is not observer)
+        self._regate()
 
-    def _regate(self, observers: tuple[AttemptObserver, ...]) -> None:
-        # One assignment each, so a call in flight on another thread sees old or new, whole.
-        gates = Gates(self.gates.health, self.gates.budget, observers)
-        self.gates, self.watch = gates, _watch(gates)
+    def _regate(self) -> None:
+        seen = EVERYWHERE.version
+        extra = tuple(o for o in EVERYWHERE.observers if o not in self._own)
+        gates = Gates(self.gates.health, self.gates.budget, self._own + extra)
+        # One assignment, so a call in flight on another thread sees old or new, whole.
+        self.gates, self._watch, self._seen = gates, _watch(gates), seen
 
     def _build_headers(self, extra: Mapping[str, str] | None, source: str | None) -> dict[str, str]:
         headers = {
@@ -137,6 +153,9 @@ class ClientSettings:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_api_key"] = None
+        # The process's observers (tracing) stay in this process; the loader's apply there.
+        state["gates"] = Gates(self.gates.health, self.gates.budget, self._own)
+        state["_seen"] = -1
         state["headers"] = {k: v for k, v in self.headers.items() if k != "Authorization"}
         return state
 

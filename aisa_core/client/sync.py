@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aisa_core.admission import Ticket
 from aisa_core.callbacks import StreamHandler, dispatch
+from aisa_core.display import Comparison, ModelList
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
@@ -245,9 +246,10 @@ class AISAClient(ClientBase):
         op = Chat(self._settings, messages, model, fallback_models, options, stream=True)
         return ChatStream(self, op, self._settings.handlers_for(handlers))
 
-    def list_models(self) -> list[ModelInfo]:
+    def list_models(self) -> ModelList:
         """The gateway's models merged with the capability table; ``[]`` if the route is absent."""
-        return self._call(ListModels(self._settings))
+        models: list[ModelInfo] = self._call(ListModels(self._settings))
+        return ModelList(models)
 
     def get_model(self, model_id: str) -> ModelInfo | None:
         """One model (``GET /v1/models/{id}``, merged with the capability table), or ``None``
@@ -268,9 +270,7 @@ class AISAClient(ClientBase):
         current ``/v1beta`` route, then the older ``/v1`` one."""
         return self._call(GenerateContent(self._settings, model, prompt, extra))
 
-    def compare_models(
-        self, prompt: Messages, models: Sequence[str], **options: Any
-    ) -> list[CompareResult]:
+    def compare_models(self, prompt: Messages, models: Sequence[str], **options: Any) -> Comparison:
         """The same prompt on several models at once; per model the answer or the error."""
 
         def one(m: str) -> CompareResult:
@@ -284,7 +284,7 @@ class AISAClient(ClientBase):
             return compare_result(m, outcome, time.perf_counter() - started)
 
         with ThreadPoolExecutor(max_workers=max(1, min(16, len(models)))) as pool:
-            return list(pool.map(one, models))
+            return Comparison(pool.map(one, models))
 
 
 class ChatStream(StreamBase, Iterator[ChatCompletionChunk]):

@@ -40,6 +40,7 @@ class Watch:
 
 
 QUIET = Watch()
+_DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
 class CallLog:
@@ -81,7 +82,7 @@ class CallLog:
         self._first: float | None = None
         self._index = 0
         self._attempts: list[AttemptReport] = []
-        self._server: str | None = None
+        self._server: tuple[str | None, int | None] = (None, None)
 
     @property
     def elapsed(self) -> float:
@@ -103,8 +104,9 @@ class CallLog:
         return ticket
 
     def sent(self, request: Request) -> Request:
-        if self._server is None:
-            self._server = urlsplit(request.url).hostname
+        if self._server[0] is None:
+            url = urlsplit(request.url)
+            self._server = url.hostname, url.port or _DEFAULT_PORTS.get(url.scheme)
         return request
 
     def first_chunk(self) -> None:
@@ -122,12 +124,13 @@ class CallLog:
         error: AISAError | None = None,
     ) -> AttemptReport:
         facts: dict[str, Any] = self._op.facts(result) if result is not None else {}
+        duration = self._clock() - self._attempt_start
         report = AttemptReport(
             operation=self._op.name,
             model=model,
             outcome=outcome,
-            started=self._wall() - (self._clock() - self._attempt_start),
-            duration_s=self._clock() - self._attempt_start,
+            started=self._wall() - duration,
+            duration_s=duration,
             index=self._index,
             stream=self.stream,
             first_chunk_s=self._first,
@@ -162,17 +165,19 @@ class CallLog:
     def call(
         self, outcome: Outcome, *, error: AISAError | None = None, result: Any = None
     ) -> CallReport:
+        elapsed = self.elapsed
         return CallReport(
             operation=self._op.name,
             models=tuple(self._plan.models),
-            started=self._wall() - self.elapsed,
-            duration_s=self.elapsed,
+            started=self._wall() - elapsed,
+            duration_s=elapsed,
             outcome=outcome,
             attempts=tuple(self._attempts),
             skipped=tuple(self._plan.skipped),
             error=error,
             stream=self.stream,
-            server_address=self._server,
+            server_address=self._server[0],
+            server_port=self._server[1],
             request=self._op.describe(),
             result=result,
         )
