@@ -13,6 +13,7 @@ __all__ = ["GetBalance"]
 
 class GetBalance(Operation[Balance]):
     name = "balance"
+    names_model = False
 
     def __init__(self, target: Target) -> None:
         super().__init__(["credits"])

@@ -46,6 +46,7 @@ def merge_model_info(row: Mapping[str, Any]) -> ModelInfo:
 
 class ListModels(Operation[list[ModelInfo]]):
     name = "list_models"
+    names_model = False
 
     def __init__(self, target: Target) -> None:
         super().__init__(["models"])
@@ -63,6 +64,7 @@ class ListModels(Operation[list[ModelInfo]]):
 
 class GetModel(Operation["ModelInfo | None"]):
     name = "get_model"
+    names_model = False
 
     def __init__(self, target: Target, model_id: str) -> None:
         super().__init__(["models"])

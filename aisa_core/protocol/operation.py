@@ -27,6 +27,9 @@ class Operation(Generic[T]):
     ``"models"`` for endpoints that name no model); ``name`` says what the call is."""
 
     name: ClassVar[str] = "call"
+    names_model: ClassVar[bool] = True
+    """False for endpoints that name no model (balance, the model list): their ``models`` is
+    only a label, so their errors carry ``model=None`` rather than it."""
     routes: ClassVar[int] = 1
     """How many paths serve this endpoint; a plain 404 on one moves to the next."""
 
@@ -43,6 +46,12 @@ class Operation(Generic[T]):
 
     def read(self, reply: Reply, model: str) -> T:
         raise NotImplementedError
+
+    def blame(self, error: AISAError) -> AISAError:
+        """The failure as the caller sees it: no pseudo-model for an endpoint that names none."""
+        if not self.names_model:
+            error.model = None
+        return error
 
     def finish(self, result: T, attempts: tuple[Attempt, ...], latency: float) -> T:
         """The result of the whole call, told who failed before it and how long it took."""
@@ -64,6 +73,6 @@ def run(
             reply = yield Send(op.request(step.model, step.route), step.model)
             result = op.parse(reply, step.model)
         except AISAError as error:
-            step = plan.after_failure(error)  # raises when nothing is left to try
+            step = plan.after_failure(op.blame(error))  # raises when nothing is left to try
         else:
             return op.finish(result, plan.failures, clock() - started)
