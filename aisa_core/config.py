@@ -7,6 +7,7 @@ be sent to a third party by accident.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -137,6 +138,13 @@ def normalize_model(model: str) -> str:
     return cleaned
 
 
+def _positive_seconds(value: object) -> bool:
+    """A number of seconds a socket can wait: not a bool, not NaN or infinite, above zero."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return value > 0 and math.isfinite(value)
+
+
 @dataclass(frozen=True)
 class Timeouts:
     """Timeouts in seconds. Read (the longest wait for the next bytes) defaults to 120 s as AIsa
@@ -156,7 +164,7 @@ class Timeouts:
             return cls()
         if isinstance(value, Timeouts):
             return value
-        if value <= 0:
+        if not _positive_seconds(value):
             raise ConfigurationError(f"timeout must be positive seconds, got {value!r}")
         seconds = float(value)
         return cls(

@@ -49,7 +49,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "frequency_penalty": (-2.0, 2.0),
     "presence_penalty": (-2.0, 2.0),
 }
-_POSITIVE_INTS = ("max_tokens", "max_completion_tokens", "n", "top_logprobs")
+_INT_MINIMUMS = {"max_tokens": 1, "max_completion_tokens": 1, "n": 1, "top_logprobs": 0}
 _NAMED = ("tools", "tool_choice", "response_format", "strict", "parallel_tool_calls", "extra_body")
 
 
@@ -78,12 +78,12 @@ def check_params(params: Mapping[str, Any]) -> None:
             raise InvalidInputError(f"{name} must be a number, got {value!r}")
         if not low <= value <= high:
             raise InvalidInputError(f"{name} must be between {low} and {high}, got {value}")
-    for name in _POSITIVE_INTS:
+    for name, least in _INT_MINIMUMS.items():
         value = params.get(name)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
+            isinstance(value, bool) or not isinstance(value, int) or value < least
         ):
-            raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
+            raise InvalidInputError(f"{name} must be an integer of at least {least}, got {value!r}")
     stop = params.get("stop")
     if stop is not None and not isinstance(stop, (str, list, tuple)):
         raise InvalidInputError(f"stop must be a string or a list of strings, got {stop!r}")
