@@ -53,6 +53,28 @@ def sniff_image_type(data: bytes) -> str | None:
     return None
 
 
+def sniff_audio_format(data: bytes) -> str | None:
+    """``"wav"`` or ``"mp3"`` from the first bytes of a recording, or ``None``."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data.startswith(b"ID3"):
+        return "mp3"
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0 and data[1] & 0x06:
+        return "mp3"  # an MPEG audio frame: sync bits, and a layer (AAC's ADTS has none)
+    return None
+
+
+def _wrong_bytes(
+    source: bytes | str | Path, kind: str, why: str, argument: str
+) -> InvalidInputError:
+    """Content that is not the kind it claims to be (named by its path, never shown)."""
+    where = "the bytes given" if isinstance(source, bytes) else str(source)
+    return InvalidInputError(
+        f"{where} is not {kind} ({why})",
+        hint=f"Check the file, or pass {argument}= if its format is one not recognised here",
+    )
+
+
 def _read_source(source: bytes | str | Path, what: str) -> tuple[bytes, str | None]:
     """Bytes and a guessed MIME type from raw bytes or a local path."""
     if isinstance(source, bytes):
@@ -77,17 +99,24 @@ def image_part(
     mime_type: str | None = None,
     detail: Literal["auto", "low", "high"] | None = None,
 ) -> Part:
-    """An image from an http(s) URL, a ``data:`` URL, raw bytes or a local file path."""
-    if isinstance(source, str) and source.startswith(("http://", "https://", "data:")):
+    """An image from an http(s) URL, a ``data:image/...`` URL, raw bytes or a local file path.
+
+    Bytes and files are recognised by their content (PNG, JPEG, GIF, WebP, BMP), never by the
+    file's name: a text file named ``.png`` is refused. ``mime_type`` names another image format.
+    """
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        url = source
+    elif isinstance(source, str) and source.startswith("data:"):
+        if not source[5:].lower().startswith("image/"):
+            raise InvalidInputError("the data: URL does not hold an image (data:image/...)")
         url = source
     else:
-        data, guessed = _read_source(source, "image")
-        mime = mime_type or sniff_image_type(data) or guessed
-        if not mime or not mime.startswith("image/"):
-            raise InvalidInputError(
-                "cannot tell the image type",
-                hint="Pass mime_type='image/png' (or jpeg, gif, webp)",
-            )
+        data, _ = _read_source(source, "image")
+        mime = mime_type or sniff_image_type(data)
+        if mime is None:
+            raise _wrong_bytes(source, "an image", "cannot tell the image type", "mime_type")
+        if not mime.startswith("image/"):
+            raise InvalidInputError(f"mime_type must be an image type, got {mime!r}")
         url = data_url(data, mime)
     image_url: dict[str, Any] = {"url": url}
     if detail:
@@ -96,13 +125,12 @@ def image_part(
 
 
 def audio_part(source: bytes | str | Path, *, format: str | None = None) -> Part:
-    """Audio as ``input_audio`` (base64); ``format`` such as ``wav`` or ``mp3``."""
-    data, guessed = _read_source(source, "audio")
-    fmt = format or (
-        guessed.split("/")[-1].replace("x-", "").replace("mpeg", "mp3") if guessed else None
-    )
+    """Audio as ``input_audio`` (base64). WAV and MP3 are recognised by their bytes, never by
+    the file's name; ``format`` (e.g. ``"flac"``) names another format."""
+    data, _ = _read_source(source, "audio")
+    fmt = format or sniff_audio_format(data)
     if not fmt:
-        raise InvalidInputError("cannot tell the audio format", hint="Pass format='wav' or 'mp3'")
+        raise _wrong_bytes(source, "WAV or MP3 audio", "cannot tell the audio format", "format")
     return {
         "type": "input_audio",
         "input_audio": {"data": base64.b64encode(data).decode("ascii"), "format": fmt},
@@ -116,6 +144,8 @@ def file_part(
     data, guessed = _read_source(source, "file")
     name = filename or (Path(source).name if not isinstance(source, bytes) else "file")
     mime = mime_type or guessed or ("application/pdf" if data.startswith(b"%PDF") else None)
+    if mime == "application/pdf" and not mime_type and not data.startswith(b"%PDF"):
+        raise _wrong_bytes(source, "a PDF", "it does not start with %PDF", "mime_type")
     if not mime:
         raise InvalidInputError("cannot tell the file type", hint="Pass mime_type=")
     return {"type": "file", "file": {"filename": name, "file_data": data_url(data, mime)}}
