@@ -309,6 +309,8 @@ class CompareResult(BaseModel):
     completion_tokens: int | None = None
     cost_usd: float | None = None
     served_model: str | None = None
+    finish_reason: str | None = None
+    """``"length"`` when the answer was cut at ``max_tokens``."""
     error: str | None = None
     error_type: str | None = None
     status: Literal["ok", "error"] = "ok"

@@ -251,6 +251,7 @@ def compare_result(
             completion_tokens=usage.completion_tokens if usage else None,
             cost_usd=outcome.cost_usd,
             served_model=outcome.model or None,
+            finish_reason=outcome.finish_reason,
         )
     return CompareResult(
         model=model,

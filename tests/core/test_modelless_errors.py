@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from aisa_core import AsyncAISAClient, AISAClient
+from aisa_core import AISAClient, AsyncAISAClient
 from aisa_core.errors import AISAError, APIConnectionError, AuthenticationError
 from aisa_core.standin import INVALID_API_KEY, StandIn
 
@@ -39,9 +39,11 @@ def _assert_no_model(error: AISAError) -> None:
 
 @pytest.mark.parametrize("call", list(CALLS), ids=list(CALLS))
 def test_a_401_names_no_model(aisa_standin: StandIn, call: str) -> None:
-    with AISAClient(api_key=WRONG_KEY, base_url=aisa_standin.base_url) as client:
-        with pytest.raises(AuthenticationError) as caught:
-            CALLS[call](client)
+    with (
+        AISAClient(api_key=WRONG_KEY, base_url=aisa_standin.base_url) as client,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        CALLS[call](client)
     assert caught.value.status_code == 401
     _assert_no_model(caught.value)
 
@@ -57,15 +59,19 @@ async def test_a_401_names_no_model_async(aisa_standin: StandIn, call: str) -> N
 
 def test_a_connection_failure_names_no_model() -> None:
     base_url = f"http://127.0.0.1:{_closed_port()}/v1"
-    with AISAClient(api_key=WRONG_KEY, base_url=base_url, max_retries=0) as client:
-        with pytest.raises(APIConnectionError) as caught:
-            client.balance()
+    with (
+        AISAClient(api_key=WRONG_KEY, base_url=base_url, max_retries=0) as client,
+        pytest.raises(APIConnectionError) as caught,
+    ):
+        client.balance()
     _assert_no_model(caught.value)
 
 
 def test_chat_errors_still_name_their_model(aisa_standin: StandIn) -> None:
-    with AISAClient(api_key=WRONG_KEY, base_url=aisa_standin.base_url) as client:
-        with pytest.raises(AuthenticationError) as caught:
-            client.chat("Hi", model="gpt-4.1-mini")
+    with (
+        AISAClient(api_key=WRONG_KEY, base_url=aisa_standin.base_url) as client,
+        pytest.raises(AuthenticationError) as caught,
+    ):
+        client.chat("Hi", model="gpt-4.1-mini")
     assert caught.value.model == "gpt-4.1-mini"
     assert "model=gpt-4.1-mini" in str(caught.value)
