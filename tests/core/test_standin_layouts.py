@@ -5,24 +5,13 @@ currency; and ``reasoning_content`` goes back only to the models that need it.""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from aisa_core import AISAClient, assistant, tool_result, user
+from aisa_core import AISAClient, AsyncAISAClient, assistant, tool_result, user
 from aisa_core import errors as E
 from aisa_core.standin import Fault, StandIn
-
-
-@pytest.fixture
-def client(aisa_standin: StandIn) -> Iterator[AISAClient]:
-    c = AISAClient(
-        api_key=aisa_standin.api_key, base_url=aisa_standin.base_url, model="gpt-4.1", timeout=5
-    )
-    c._sleep = lambda s: None
-    yield c
-    c.close()
 
 
 @pytest.mark.parametrize(
@@ -106,27 +95,18 @@ def test_split_rate_limit_headers_reach_the_answer(
     assert limit.limit_tokens == 600_000 and limit.remaining_tokens is not None
 
 
-@pytest.mark.parametrize("asynchronous", [False, True])
 async def test_usage_on_a_content_chunk(
-    client: AISAClient, aisa_standin: StandIn, asynchronous: bool
+    client: AISAClient, aclient: AsyncAISAClient, aisa_standin: StandIn
 ) -> None:
-    from aisa_core import AsyncAISAClient
-
-    aisa_standin.enqueue_fault(Fault(usage_in_content=True))
-    if asynchronous:
-        async with (
-            AsyncAISAClient(
-                api_key=aisa_standin.api_key, base_url=aisa_standin.base_url, model="gpt-4.1"
-            ) as aclient,
-            aclient.stream("one two three") as astream,
-        ):
-            done = await astream.completion()
-    else:
-        with client.stream("one two three") as stream:
-            done = stream.completion()
-    assert done.text.startswith("Hello from the AIsa stand-in")
-    assert done.finish_reason == "stop"
-    assert done.usage is not None and done.usage.completion_tokens > 0
+    aisa_standin.fail_model("gpt-4.1", Fault(usage_in_content=True))
+    with client.stream("one two three") as stream:
+        done = stream.completion()
+    async with aclient.stream("one two three") as astream:
+        adone = await astream.completion()
+    for answer in (done, adone):
+        assert answer.text.startswith("Hello from the AIsa stand-in")
+        assert answer.finish_reason == "stop"
+        assert answer.usage is not None and answer.usage.completion_tokens > 0
 
 
 def test_quote_and_balance_fields(client: AISAClient) -> None:

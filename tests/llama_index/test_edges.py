@@ -27,17 +27,9 @@ from aisa_core.standin import Fault, StandIn
 from llama_index_aisa import AISA, UsageTracker
 from llama_index_aisa._convert import to_wire_messages
 from tests.llama_index.conftest import MakeLLM
+from tests.llama_index.helpers import WORKFLOW_WARNINGS
 
-pytestmark = [
-    pytest.mark.filterwarnings(
-        r"ignore:The `__fields(_set)?__` attribute is deprecated:"
-        "pydantic.warnings.PydanticDeprecatedSince20"
-    ),
-    pytest.mark.filterwarnings(
-        r"ignore:Accessing the 'model_(computed_)?fields' attribute on the instance is deprecated:"
-        "pydantic.warnings.PydanticDeprecatedSince211"
-    ),
-]
+pytestmark = WORKFLOW_WARNINGS
 
 # Twelve documents of about 550 tokens each: more than an 8,000-token window holds at once.
 DOCS = [f"Fact {i} about Peru. " + "The Andes rise high above the coast. " * 60 for i in range(12)]
