@@ -169,11 +169,18 @@ def user(*parts: str | Part) -> MessageDict:
 
 
 def assistant(
-    content: str | None = None, *, tool_calls: Sequence[Mapping[str, Any]] | None = None
+    content: str | None = None,
+    *,
+    tool_calls: Sequence[Mapping[str, Any]] | None = None,
+    reasoning_content: str | None = None,
 ) -> MessageDict:
+    """An assistant turn for the history; ``reasoning_content`` is sent back only to the models
+    that need it (DeepSeek and Kimi thinking models, after a tool call) and dropped for others."""
     message: MessageDict = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = [dict(tc) for tc in tool_calls]
+    if reasoning_content is not None:
+        message["reasoning_content"] = reasoning_content
     return message
 
 

@@ -25,6 +25,10 @@
     ├── MalformedResponseError          the body or an event was not the JSON we expected
     └── AllModelsFailedError            a fallback chain ran out; ``attempts`` has every failure
 
+Error bodies come in several layouts; ``_error_bodies`` reads them all. ``retryable`` is decided by
+the class unless the body carries its own boolean ``retryable``, which then decides retries of the
+same model (falling back to another model still follows the class).
+
 Each error carries ``status_code``, ``code``, ``message``, ``request_id``, ``retry_after``,
 ``model`` and ``body`` (raw text, capped), plus ``hint`` (what to do). ``retryable`` says whether
 sending the same request again may help; ``error_from_response`` is the one place that maps an
@@ -39,6 +43,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from ._error_bodies import message_from_mapping, parse_error_body, retryable_flag
 
 __all__ = [
     "AISAError",
@@ -84,7 +90,7 @@ def redact(text: str, secret: str | None = None) -> str:
 class AISAError(Exception):
     """Base class: ``except AISAError`` catches everything this package raises on purpose."""
 
-    retryable: ClassVar[bool] = False
+    retryable: bool = False  # per class; an error body's own ``retryable`` wins (see above)
     default_hint: ClassVar[str | None] = None
 
     def __init__(
@@ -305,38 +311,6 @@ _CONTEXT = re.compile(
 )
 
 
-def parse_error_body(body: str | bytes | None) -> tuple[str, str | None, str | None]:
-    """Return ``(message, code, request_id)`` from any error body the gateway is known to send.
-
-    Accepts ``{"error": {...}}``, ``{"error": "text"}``, a top-level ``code``/``message`` and
-    plain text. Never raises.
-    """
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    try:
-        data: Any = json.loads(text) if text.strip() else None
-    except ValueError:
-        data = None
-    if not isinstance(data, Mapping):
-        return (text.strip()[:500] or "no error message in the response"), None, None
-    return _message_from_mapping(data)
-
-
-def _message_from_mapping(data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-    error = data.get("error")
-    inner: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
-    message = inner.get("message") or (error if isinstance(error, str) else None)
-    message = message or data.get("message") or data.get("detail")
-    code = inner.get("code") or data.get("code")
-    request_id = inner.get("request_id") or data.get("request_id")
-    if not message:
-        message = json.dumps(data)[:500]
-    return (
-        str(message),
-        None if code is None else str(code),
-        None if request_id is None else str(request_id),
-    )
-
-
 def parse_retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds from ``Retry-After`` (or ``retry-after-ms``); ``None`` when absent or unreadable."""
     lowered = {k.lower(): v for k, v in headers.items()}
@@ -384,7 +358,7 @@ def error_from_response(
     cls = classify(status, code, message)
     lowered = {k.lower(): v for k, v in headers.items()}
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    return cls(
+    error = cls(
         message,
         status_code=status,
         code=code,
@@ -393,17 +367,24 @@ def error_from_response(
         model=model,
         body=text,
     )
+    return _with_retryable(error, retryable_flag(text))
+
+
+def _with_retryable(error: AISAError, flag: bool | None) -> AISAError:
+    if flag is not None:
+        error.retryable = flag
+    return error
 
 
 def error_from_body(data: Mapping[str, Any], *, model: str | None = None) -> AISAError:
     """An in-band ``error`` event: a 200 stream whose event has ``error`` and no ``choices``."""
-    message, code, request_id = _message_from_mapping(data)
+    message, code, request_id = message_from_mapping(data)
     error = data.get("error")
     status: int | None = None
     if isinstance(error, Mapping) and isinstance(error.get("status"), int):
         status = error["status"]
     cls = classify(status, code, message)
-    return cls(
+    error = cls(
         message,
         status_code=status,
         code=code,
@@ -411,3 +392,4 @@ def error_from_body(data: Mapping[str, Any], *, model: str | None = None) -> AIS
         model=model,
         body=json.dumps(data)[:_BODY_CAP],
     )
+    return _with_retryable(error, retryable_flag(data))

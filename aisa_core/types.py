@@ -274,6 +274,7 @@ class ModelInfo(_Open):
 class Balance(_Open):
     """``/v1/credits/balance``; all money in integer micro-USD."""
 
+    currency: str | None = None
     account_balance_micros_usd: int | None = None
     available_balance_micros_usd: int | None = None
     api_key: dict[str, Any] | None = None
@@ -294,6 +295,7 @@ class CostQuote(_Open):
     estimated_cost_micros_usd: int | None = None
     max_cost_micros_usd: int | None = None
     may_exceed_estimate: bool | None = None
+    estimated_at: str | None = None
 
 
 class CompareResult(BaseModel):

@@ -9,7 +9,9 @@ The handler is registered through a ``ContextVar`` hook (as LangChain's own
 ``get_openai_callback``), so every chat model run inside the ``with`` block reports to it:
 ``batch`` worker threads and asyncio tasks inherit the context. It is thread safe. Costs are
 the gateway's own figures (``response_metadata["cost"]``); an answer without one is counted
-in ``calls_without_cost`` rather than priced at zero.
+in ``calls_without_cost`` rather than priced at zero. An answer replayed from LangChain's LLM
+cache (``set_llm_cache``, ``cache=``) made no request and cost nothing: it counts only in
+``cache_hits``.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class ModelUsage:
     calls_without_cost: int = 0
     failed_attempts: int = 0
     """Times this model failed and a fallback answered instead (from ``fallback_attempts``)."""
+    cache_hits: int = 0
+    """Answers replayed from LangChain's LLM cache: no request, no tokens, no cost."""
 
 
 class AISACallbackHandler(BaseCallbackHandler):
@@ -91,6 +95,10 @@ class AISACallbackHandler(BaseCallbackHandler):
     def calls_without_cost(self) -> int:
         return sum(u.calls_without_cost for u in self.per_model.values())
 
+    @property
+    def cache_hits(self) -> int:
+        return sum(u.cache_hits for u in self.per_model.values())
+
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         for generations in response.generations:
             for generation in generations[:1]:  # n>1 choices share one usage
@@ -106,30 +114,44 @@ class AISACallbackHandler(BaseCallbackHandler):
             self._parent.on_llm_error(error, **kwargs)
 
     def record(self, message: AIMessage) -> None:
-        """Add one answer's usage, cost and failed fallback attempts."""
+        """Add one answer's usage, cost and failed fallback attempts (a cache hit: only that)."""
         metadata = message.response_metadata
-        usage = message.usage_metadata
         model = str(metadata.get("model_name") or "unknown")
-        cost = metadata.get("cost")
         with self._lock:
             totals = self.per_model.setdefault(model, ModelUsage())
-            totals.calls += 1
-            if usage:
-                totals.input_tokens += usage.get("input_tokens", 0)
-                totals.output_tokens += usage.get("output_tokens", 0)
-                totals.total_tokens += usage.get("total_tokens", 0)
-                totals.cached_tokens += usage.get("input_token_details", {}).get("cache_read", 0)
-                details = usage.get("output_token_details", {})
-                totals.reasoning_tokens += details.get("reasoning", 0)
-            if isinstance(cost, (int, float)):
-                totals.cost += cost
+            if _from_cache(message):
+                totals.cache_hits += 1
             else:
-                totals.calls_without_cost += 1
-            for attempt in metadata.get("fallback_attempts") or ():
-                failed = self.per_model.setdefault(str(attempt.get("model")), ModelUsage())
-                failed.failed_attempts += 1
+                self._add(totals, message)
         if self._parent is not None:
             self._parent.record(message)
+
+    def _add(self, totals: ModelUsage, message: AIMessage) -> None:
+        metadata = message.response_metadata
+        usage = message.usage_metadata
+        cost = metadata.get("cost")
+        totals.calls += 1
+        if usage:
+            totals.input_tokens += usage.get("input_tokens", 0)
+            totals.output_tokens += usage.get("output_tokens", 0)
+            totals.total_tokens += usage.get("total_tokens", 0)
+            totals.cached_tokens += usage.get("input_token_details", {}).get("cache_read", 0)
+            details = usage.get("output_token_details", {})
+            totals.reasoning_tokens += details.get("reasoning", 0)
+        if isinstance(cost, (int, float)):
+            totals.cost += cost
+        else:
+            totals.calls_without_cost += 1
+        for attempt in metadata.get("fallback_attempts") or ():
+            failed = self.per_model.setdefault(str(attempt.get("model")), ModelUsage())
+            failed.failed_attempts += 1
+
+
+def _from_cache(message: AIMessage) -> bool:
+    """langchain-core replays a cached answer with ``total_cost: 0`` added to its
+    ``usage_metadata`` (its own marker: ChatAISA never sets that key)."""
+    usage = message.usage_metadata
+    return usage is not None and "total_cost" in usage
 
 
 _current: ContextVar[AISACallbackHandler | None] = ContextVar("aisa_callback", default=None)

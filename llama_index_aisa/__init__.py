@@ -6,7 +6,8 @@
 
 ``AISA`` is a ``FunctionCallingLLM`` (chat, completion, streaming, tools, structured output,
 agents) built on the shared ``aisa_core`` client; errors are ``aisa_core``'s typed errors.
-``UsageTracker`` adds up tokens and cost over every call LlamaIndex makes.
+``UsageTracker`` adds up tokens and cost over every call LlamaIndex makes, in all and per model
+(``ModelUsage``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "llama_index_aisa needs LlamaIndex: pip install 'aisa-llm[llama-index]'"
     ) from exc
 
-from ._usage import UsageTracker
+from ._usage import ModelUsage, UsageTracker
 from .llm import AISA, DEFAULT_MODEL
 
-__all__ = ["AISA", "DEFAULT_MODEL", "UsageTracker"]
+__all__ = ["AISA", "DEFAULT_MODEL", "ModelUsage", "UsageTracker"]

@@ -9,15 +9,49 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.llm import LLMChatEndEvent, LLMCompletionEndEvent
-from pydantic import Field, PrivateAttr
+from pydantic import BaseModel, Field, PrivateAttr
 
-__all__ = ["UsageTracker"]
+__all__ = ["ModelUsage", "UsageTracker"]
+
+
+class ModelUsage(BaseModel):
+    """One model's totals (or everything's): calls, tokens, and cost where the gateway priced."""
+
+    calls: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    cost_usd: float | None = None
+    unpriced_calls: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class _Totals(Protocol):
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_usd: float | None
+    unpriced_calls: int
+
+
+def _count(totals: _Totals, info: Mapping[str, Any]) -> None:
+    """Add one response's ``additional_kwargs`` to ``totals``."""
+    totals.calls += 1
+    totals.prompt_tokens += int(info.get("prompt_tokens") or 0)
+    totals.completion_tokens += int(info.get("completion_tokens") or 0)
+    cost = info.get("cost_usd")
+    if cost is None:
+        totals.unpriced_calls += 1
+    else:
+        totals.cost_usd = (totals.cost_usd or 0.0) + float(cost)
 
 
 class UsageTracker(BaseEventHandler):
@@ -26,7 +60,8 @@ class UsageTracker(BaseEventHandler):
 
     ``cost_usd`` sums only the calls the gateway priced and stays ``None`` until one is;
     ``unpriced_calls`` counts the others, because no cost reported is not zero cost.
-    ``calls_by_model`` counts calls per model that answered (after any fallback).
+    ``by_model`` has the same totals (a :class:`ModelUsage`) per model that answered (after any
+    fallback); ``calls_by_model`` counts just the calls.
     """
 
     calls: int = 0
@@ -35,6 +70,7 @@ class UsageTracker(BaseEventHandler):
     cost_usd: float | None = None
     unpriced_calls: int = 0
     calls_by_model: dict[str, int] = Field(default_factory=dict)
+    by_model: dict[str, ModelUsage] = Field(default_factory=dict)
 
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
@@ -54,16 +90,10 @@ class UsageTracker(BaseEventHandler):
         """Count one response's ``additional_kwargs`` (responses without usage are skipped)."""
         if "prompt_tokens" not in info:
             return  # not an AISA answer, or a wrapper's (e.g. StructuredLLM) around one
+        model = str(info.get("model") or "unknown")
         with self._lock:
-            self.calls += 1
-            self.prompt_tokens += int(info.get("prompt_tokens") or 0)
-            self.completion_tokens += int(info.get("completion_tokens") or 0)
-            cost = info.get("cost_usd")
-            if cost is None:
-                self.unpriced_calls += 1
-            else:
-                self.cost_usd = (self.cost_usd or 0.0) + float(cost)
-            model = str(info.get("model") or "unknown")
+            _count(self, info)
+            _count(self.by_model.setdefault(model, ModelUsage()), info)
             self.calls_by_model[model] = self.calls_by_model.get(model, 0) + 1
 
     def attach(self) -> UsageTracker:

@@ -10,6 +10,7 @@ request parameter (``temperature``, ``max_tokens``, ``stop``, ...; unknown ones 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
@@ -38,6 +39,7 @@ __all__ = [
     "build_payload",
     "check_params",
     "compare_result",
+    "keeps_reasoning",
     "parse_completion",
 ]
 
@@ -126,6 +128,19 @@ def build_payload(
     return body
 
 
+# Thinking-mode models that refuse a history whose assistant tool-call turns lack the
+# ``reasoning_content`` they were answered with: DeepSeek's thinking mode (V3.2 and later, and
+# ``deepseek-reasoner``) and Kimi's thinking models (K2 Thinking, K2.5 and later).
+_KEEPS_REASONING = re.compile(
+    r"deepseek-(?:v3\.[2-9]|v[4-9]|reasoner)|kimi-k2-thinking|kimi-k2\.[5-9]|kimi-k[3-9]"
+)
+
+
+def keeps_reasoning(model: str) -> bool:
+    """Whether ``model`` needs the reasoning of earlier assistant turns sent back."""
+    return _KEEPS_REASONING.match(model.lower()) is not None
+
+
 def adapt_for_model(payload: dict[str, Any], model: str) -> None:
     """Known provider quirks, applied per model so a fallback chain can mix families."""
     if model.startswith("kimi-k2.5") and "temperature" in payload:
@@ -136,6 +151,15 @@ def adapt_for_model(payload: dict[str, Any], model: str) -> None:
                 message["role"] = "system"
     if not model.startswith("gemini"):
         _drop_gemini_extras(payload["messages"])
+    _keep_reasoning_where_needed(payload["messages"], keeps_reasoning(model))
+
+
+def _keep_reasoning_where_needed(messages: list[dict[str, Any]], keep: bool) -> None:
+    """Assistant turns keep their ``reasoning_content`` for the models that need it back; every
+    other model gets none (DeepSeek R1 refuses it, and providers may reject unknown fields)."""
+    for i, message in enumerate(messages):
+        if "reasoning_content" in message and not (keep and message.get("role") == "assistant"):
+            messages[i] = {k: v for k, v in message.items() if k != "reasoning_content"}
 
 
 def _drop_gemini_extras(messages: list[dict[str, Any]]) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import _answers as answers
 from . import _gemini as gemini
+from . import _thinking as thinking
 from ._catalog import (
     DEFAULT_MODELS,
     cost_micros,
@@ -53,7 +54,8 @@ class StandInApp(RouteSteps):
     ``unknown_models``: ids answered with 503 "No available channels" (a collection or a
     predicate; default: ids starting with ``unknown-``, ``retired-`` or ``aisa/``).
     ``reasoning_models``: extra ids that answer with ``reasoning_content`` besides those
-    ending in ``-thinking``. ``models``: the ``/v1/models`` catalog. ``record_limit``:
+    ending in ``-thinking`` and DeepSeek's and Kimi's thinking ids (see ``_thinking``).
+    ``models``: the ``/v1/models`` catalog. ``record_limit``:
     requests kept for inspection, 1000 by default so a long benchmark cannot hoard memory
     (the oldest go first; None keeps all). ``created``: a
     fixed ``created`` timestamp for reproducible bodies (default: the clock).
@@ -106,6 +108,7 @@ class StandInApp(RouteSteps):
                 reply = self._error(
                     request, 400, "invalid_request", "The body is nested too deeply."
                 )
+            self._rate_limit_headers(reply)
             await _send_reply(send, receive, reply, request.request_id.encode())
         elif scope["type"] == "lifespan":
             while True:
@@ -143,10 +146,15 @@ class StandInApp(RouteSteps):
     def _now(self) -> int:
         return int(time.time()) if self._created is None else self._created
 
-    def _thinking(self, model: str) -> tuple[bool, str | None]:
+    def _timestamp(self) -> str:
+        """Now (or the fixed ``created``) as the gateway writes times: ISO 8601, UTC, ``Z``."""
+        now = datetime.fromtimestamp(self._now(), timezone.utc)
+        return now.isoformat().replace("+00:00", "Z")
+
+    def _thinking(self, model: str, body: dict[str, Any]) -> tuple[bool, str | None]:
         forced, text = self._state.reasoning_for(model)
-        thinking = forced or model.endswith("-thinking") or model in self._reasoning_models
-        return thinking, text
+        thinks = forced or thinking.thinks(model, body) or model in self._reasoning_models
+        return thinks, text
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -159,26 +167,31 @@ class StandInApp(RouteSteps):
             return self._error(req, 400, "invalid_request", "model must be a string")
         if not isinstance(messages, list) or not messages:
             return self._error(req, 400, "invalid_request", "messages must be a non-empty array")
+        mode = req.headers.get("x-aisa-cost-mode")
+        if mode is not None and mode.strip().lower() != "quote":
+            message = f"X-AISA-Cost-Mode must be 'quote', not {mode!r}"
+            return self._error(req, 400, "invalid_cost_mode", message)
         refused, fault, queued = self._fault(req, model)
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
         answers.check_request(body)
+        thinking.check_history(body, model)
         prompt = answers.prompt_tokens(body)
-        if req.headers.get("x-aisa-cost-mode", "").lower() == "quote":
+        if mode is not None:
             return self._quote(body, model, prompt, fault)
-        thinking, reasoning_text = self._thinking(model)
+        thinks, reasoning_text = self._thinking(model, body)
         answer = answers.plan_chat(
             body,
             model,
             scripted=None if queued else self._state.take_answer(model),
-            thinking=thinking,
+            thinking=thinks,
             reasoning_text=reasoning_text,
             new_call_id=self._call_id,
         )
         completion_id = f"chatcmpl-standin-{self._state.next_number('chat')}"
         usage, cost = answers.usage_block(model, prompt, answer)
-        self._state.bill(cost)
+        self._state.bill(cost, usage["total_tokens"])
         created = self._now()
         if body.get("stream") is True:
             options = body.get("stream_options")
@@ -189,6 +202,7 @@ class StandInApp(RouteSteps):
                 created=created,
                 model=model,
                 usage=usage if wants_usage else None,
+                usage_in_content=fault is not None and fault.usage_in_content,
             )
             return Reply(200, SSE, stream=parts, fault=fault)
         payload = answers.completion_body(
@@ -208,6 +222,7 @@ class StandInApp(RouteSteps):
             "estimated_cost_micros_usd": cost_micros(model, prompt, min(limit or 1024, 1024)),
             "max_cost_micros_usd": cost_micros(model, prompt, limit or 4096),
             "may_exceed_estimate": False,
+            "estimated_at": self._timestamp(),
         }
         return self._json(payload, fault=fault)
 
@@ -240,7 +255,7 @@ class StandInApp(RouteSteps):
             data.append({"object": "embedding", "index": index, "embedding": value})
         prompt = sum(max(1, tokens(t)) for t in texts)
         cost = cost_micros(model, prompt, 0)
-        self._state.bill(cost)
+        self._state.bill(cost, prompt)
         usage = {"prompt_tokens": prompt, "total_tokens": prompt}
         payload = {"object": "list", "data": data, "model": model, "usage": usage}
         return self._json(payload, fault=fault, cost=cost)
@@ -255,18 +270,18 @@ class StandInApp(RouteSteps):
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
-        thinking, reasoning_text = self._thinking(model)
+        thinks, reasoning_text = self._thinking(model, body)
         answer = gemini.plan_gemini(
             body,
             model,
             scripted=None if queued else self._state.take_answer(model),
-            thinking=thinking,
+            thinking=thinks,
             reasoning_text=reasoning_text,
             new_call_id=self._call_id,
         )
         prompt = gemini.prompt_tokens(body)
         cost = cost_micros(model, prompt, answer.completion_tokens())
-        self._state.bill(cost)
+        self._state.bill(cost, prompt + answer.completion_tokens())
         response_id = f"standin-{self._state.next_number('generate')}"
         payload = gemini.gemini_body(answer, model=model, prompt=prompt, response_id=response_id)
         return self._json(payload, fault=fault, cost=cost)
@@ -282,9 +297,9 @@ class StandInApp(RouteSteps):
 
     def _credits(self, req: Request, fault: Fault | None) -> Reply:
         spent = self._state.spent_micros
-        now = datetime.fromtimestamp(self._now(), timezone.utc)
         payload = {
             "object": "credits_balance",
+            "currency": "USD",
             "account_balance_micros_usd": max(0, self._balance - spent),
             "available_balance_micros_usd": max(0, self._balance - spent),
             "api_key": {
@@ -292,6 +307,6 @@ class StandInApp(RouteSteps):
                 "remaining_micros_usd": max(0, self._key_limit - spent),
                 "used_micros_usd": spent,
             },
-            "as_of": now.isoformat().replace("+00:00", "Z"),
+            "as_of": self._timestamp(),
         }
         return self._json(payload, fault=fault)

@@ -21,7 +21,7 @@ USER = [ChatMessage(role="user", content="hi")]
 
 
 def test_public_api_is_pinned() -> None:
-    assert llama_index_aisa.__all__ == ["AISA", "DEFAULT_MODEL", "UsageTracker"]
+    assert llama_index_aisa.__all__ == ["AISA", "DEFAULT_MODEL", "ModelUsage", "UsageTracker"]
 
 
 def test_class_name_and_type() -> None:

@@ -97,6 +97,7 @@ def test_credits_balance(client: httpx.Client) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", as_of)
     assert body == {
         "object": "credits_balance",
+        "currency": "USD",
         "account_balance_micros_usd": 100_000_000,
         "available_balance_micros_usd": 100_000_000,
         "api_key": {"unlimited": False, "remaining_micros_usd": 50_000_000, "used_micros_usd": 0},
