@@ -56,6 +56,8 @@ DEFAULT_CONCURRENCY = 4
 """Batches in flight per call: under AIsa's free tier's 5 concurrent requests."""
 _NOT_COMPARABLE = "vectors of two embedding models are not comparable"
 _SWAP_BYTES = sys.byteorder == "big"  # the wire format is little-endian float32
+# Refuse stray characters (3.11+; older versions skip them, and a wrong length still fails).
+_STRICT: dict[str, bool] = {"strict_mode": True} if sys.version_info >= (3, 11) else {}
 
 
 def check_texts(given: str | Sequence[str]) -> list[str]:
@@ -103,17 +105,22 @@ def decode_vector(value: Any) -> list[float]:
     if isinstance(value, str):
         vector = array("f")
         try:  # a length that is not whole float32s fails here
-            vector.frombytes(binascii.a2b_base64(value))
+            vector.frombytes(binascii.a2b_base64(value, **_STRICT))
         except (binascii.Error, ValueError) as exc:
             raise MalformedResponseError("an embedding is not base64 float32 data") from exc
+        if not vector:
+            raise MalformedResponseError("an embedding is empty")
         if _SWAP_BYTES:
             vector.byteswap()
         return vector.tolist()
     if isinstance(value, list):
         try:
-            return array("d", value).tolist()  # ints become floats; anything else fails
+            numbers = array("d", value).tolist()  # ints become floats; anything else fails
         except TypeError as exc:
             raise MalformedResponseError("an embedding holds something other than numbers") from exc
+        if not numbers:
+            raise MalformedResponseError("an embedding is empty")
+        return numbers
     raise MalformedResponseError(f"an embedding is neither a list nor base64: {value!r:.60}")
 
 
@@ -249,6 +256,7 @@ class EmbedJob:
             self.params["dimensions"] = dimensions
         self.batches = self._plan(rows, batch_size)
         self._pinned: str | None = None
+        self.failure: AISAError | None = None
 
     def _plan(self, rows: list[RetrievalModel], batch_size: int | None) -> list[range]:
         largest = min(r.max_batch for r in rows)
@@ -266,6 +274,9 @@ class EmbedJob:
         return len(self.chain) > 1 and len(self.batches) > 1
 
     def operation(self, i: int) -> Embed:
+        """Batch ``i``'s operation; once a batch has failed, the call has: raise its error."""
+        if self.failure is not None:
+            raise self.failure
         models = [self._pinned] if self._pinned else self.chain
         texts = self.texts[self.batches[i].start : self.batches[i].stop]
         return Embed(self.url, self.headers, models, texts, self.params, self.timeouts)
@@ -276,7 +287,11 @@ class EmbedJob:
         return batch
 
     def failed(self, i: int, error: AISAError) -> None:
-        """Tell ``error`` (in its ``hint``) which batch failed and why no other model was tried."""
+        """Tell ``error`` (in its ``hint``) which batch failed and why no other model was tried;
+        the first failure is the call's."""
+        if self.failure is not None:
+            return
+        self.failure = error
         span = self.batches[i]
         where = (
             f"Embedding batch {i + 1} of {len(self.batches)} (inputs {span.start}-{span.stop - 1})"

@@ -26,6 +26,7 @@ from ._lexical import best_sentence
 __all__ = ["retrieval_answer"]
 
 NOT_FOUND = "The context does not say."
+MIN_SCORE = 0.1  # below this a sentence shares a few letters with the question, not a word
 
 _FENCED = re.compile(r"^\s*-{3,}\s*\n(.*?)\n\s*-{3,}\s*$", re.DOTALL | re.MULTILINE)
 _TAGGED = re.compile(r"<(context|documents?)>(.*?)</\1>", re.DOTALL | re.IGNORECASE)
@@ -78,7 +79,7 @@ def retrieval_answer(messages: Sequence[Any]) -> str | None:
         if question is None:
             return None
         sentence, score = best_sentence(question, context)
-        return sentence if score > 0 else NOT_FOUND
+        return sentence if score >= MIN_SCORE else NOT_FOUND
     return None
 
 
