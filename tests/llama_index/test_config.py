@@ -21,7 +21,13 @@ USER = [ChatMessage(role="user", content="hi")]
 
 
 def test_public_api_is_pinned() -> None:
-    assert llama_index_aisa.__all__ == ["AISA", "DEFAULT_MODEL", "UsageTracker"]
+    assert llama_index_aisa.__all__ == [
+        "AISA",
+        "DEFAULT_MODEL",
+        "AISAEmbedding",
+        "AISARerank",
+        "UsageTracker",
+    ]
 
 
 def test_class_name_and_type() -> None:
