@@ -43,6 +43,13 @@ def _rate(results: Results, name: str, cpu: bool = False) -> float:
     return float(_rows(results, "async")[name]["calls_per_s"])
 
 
+def _texts(mode: str) -> Getter:
+    def get(results: Results, name: str, cpu: bool = False) -> float:
+        return float(_rows(results, "embed")[name][f"{mode}_texts_per_s"])
+
+    return get
+
+
 def _import(results: Results, statement: str) -> float:
     return float(results["import"][statement]["best_ms"])
 
@@ -166,6 +173,34 @@ TARGETS: tuple[tuple[str, Value, str, float, bool], ...] = (
         False,
     ),
     ("routing decision (RouterRunnable.explain) < 50 µs", _explain, "<", 50.0, True),
+    (
+        "embed 10k texts: AISAEmbeddings.embed_documents ≥ 2× OpenAIEmbeddings",
+        _ratio(_texts("sync"), "AISAEmbeddings", "OpenAIEmbeddings"),
+        ">=",
+        2.0,
+        False,
+    ),
+    (
+        "embed 10k texts: AISAEmbeddings.aembed_documents ≥ 5× OpenAIEmbeddings",
+        _ratio(_texts("async"), "AISAEmbeddings", "OpenAIEmbeddings"),
+        ">=",
+        5.0,
+        False,
+    ),
+    (
+        "embed 10k texts: AISAEmbedding (llama) ≥ 2× llama OpenAIEmbedding",
+        _ratio(_texts("sync"), "AISAEmbedding (llama)", "llama OpenAIEmbedding"),
+        ">=",
+        2.0,
+        False,
+    ),
+    (
+        "embed 10k texts, async: AISAEmbedding (llama) ≥ 5× llama OpenAIEmbedding",
+        _ratio(_texts("async"), "AISAEmbedding (llama)", "llama OpenAIEmbedding"),
+        ">=",
+        5.0,
+        False,
+    ),
     (
         "routed invoke ≤ 1.1× direct ChatAISA.invoke",
         _routing("routed_over_direct"),
@@ -325,6 +360,41 @@ def _routing_table(results: Results) -> list[str]:
     return _table(["measurement", "median (wall)", "median (CPU)"], rows)
 
 
+def _embed_table(results: Results) -> list[str]:
+    section = results["embed"]
+    rows = section["rows"]
+    baseline = {
+        "AISAEmbeddings": "OpenAIEmbeddings",
+        "AISAEmbedding (llama)": "llama OpenAIEmbedding",
+    }
+    table = []
+    for name, row in rows.items():
+        theirs = rows.get(baseline.get(name, ""))
+        ratios = ["-", "-"]
+        if theirs:
+            ratios = [
+                f"{row[f'{m}_texts_per_s'] / theirs[f'{m}_texts_per_s']:.2f}×"
+                for m in ("sync", "async")
+            ]
+        table.append(
+            [
+                name,
+                _n(row["sync_texts_per_s"], 0),
+                ratios[0],
+                _n(row["async_texts_per_s"], 0),
+                ratios[1],
+            ]
+        )
+    headers = ["client", "sync texts/s", "sync × peer", "async texts/s", "async × peer"]
+    note = [
+        "",
+        f"{section['texts']:,} short texts, `{section['model']}` (1536 dimensions, base64 on the "
+        "wire for every client), each client's default batch size and concurrency; "
+        "`OpenAIEmbeddings(check_embedding_ctx_length=False)` so that it downloads no tokenizer.",
+    ]
+    return _table(headers, table) + note + _skipped(section)
+
+
 def markdown(results: Results) -> str:
     meta = results["meta"]
     out = [
@@ -356,6 +426,7 @@ def markdown(results: Results) -> str:
         ("import", "Import time (fresh interpreter, best of N)", _imports),
         ("async", f"Async throughput ({meta['concurrency']} requests in flight)", _async),
         ("routing", "Routing (langchain_aisa.router)", _routing_table),
+        ("embed", "Embedding throughput", _embed_table),
     )
     for key, title, render in sections:
         if key in results:

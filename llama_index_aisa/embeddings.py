@@ -5,9 +5,11 @@
 >>> Settings.llm = AISA("gpt-4.1-mini")
 >>> Settings.embed_model = AISAEmbedding()  # only AISA_API_KEY is needed
 
-LlamaIndex cuts inputs into ``embed_batch_size`` batches and, on the async path, runs them
-concurrently (``num_workers`` bounds them); each batch is one ``embed`` call of the core client
-(retries, rate limiter, base64 vectors decoded without numpy, no tokenizer download).
+LlamaIndex hands texts over in chunks of ``embed_batch_size`` (2048 by default: its own limit),
+on the async path several chunks at once; each chunk is one ``embed`` call of the core client,
+which sends it in requests of ``batch_size`` texts (256), ``max_concurrency`` (4) at a time on
+both paths, each with the core's retries and rate limiter; vectors come as base64 and are
+decoded without numpy, and no tokenizer is downloaded.
 """
 
 from __future__ import annotations
@@ -41,7 +43,13 @@ class AISAEmbedding(CoreClients, BaseEmbedding):
     model_config = ConfigDict(protected_namespaces=(), arbitrary_types_allowed=True)
 
     model_name: str = Field(default=DEFAULT_EMBEDDING_MODEL, description="AIsa embedding model.")
-    embed_batch_size: int = Field(default=100, gt=0, le=2048, description="Texts per request.")
+    embed_batch_size: int = Field(
+        default=2048, gt=0, le=2048, description="Texts LlamaIndex hands over per call."
+    )
+    batch_size: int | None = Field(
+        default=None, gt=0, le=2048, description="Texts per request (default 256)."
+    )
+    max_concurrency: int = Field(default=4, gt=0, description="Requests in flight per call.")
     dimensions: int | None = Field(
         default=None, gt=0, description="Shorter vectors, on models that can give them."
     )
@@ -66,7 +74,8 @@ class AISAEmbedding(CoreClients, BaseEmbedding):
             **self.additional_kwargs,
             "model": self.model_name,
             "dimensions": self.dimensions,
-            "batch_size": self.embed_batch_size,
+            "batch_size": self.batch_size,
+            "max_concurrency": self.max_concurrency,
             "fallback_models": self.fallback_models,
         }
 

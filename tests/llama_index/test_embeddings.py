@@ -90,7 +90,7 @@ def test_reranker_as_a_node_postprocessor(only_the_aisa_key: StandIn) -> None:
 
 
 async def test_async_index_and_query(only_the_aisa_key: StandIn) -> None:
-    embed_model = AISAEmbedding(embed_batch_size=5)
+    embed_model = AISAEmbedding(embed_batch_size=6, batch_size=5)
     llm = AISA("gpt-4.1-mini")
     index = VectorStoreIndex([], embed_model=embed_model)  # nodes are embedded below, async
     nodes = [TextNode(text=t, id_=f"n{i}", metadata={"i": i}) for i, t in enumerate(DOCS)]
@@ -99,7 +99,7 @@ async def test_async_index_and_query(only_the_aisa_key: StandIn) -> None:
         node.embedding = vector
     index.insert_nodes(nodes)
     batches = [r.json["input"] for r in only_the_aisa_key.requests if r.path == "/v1/embeddings"]
-    assert sorted(len(b) for b in batches) == [2, 5, 5]
+    assert sorted(len(b) for b in batches) == [1, 1, 5, 5]  # two chunks of 6, by 5
     engine = index.as_query_engine(
         llm=llm, similarity_top_k=4, node_postprocessors=[AISARerank(top_n=2)]
     )
@@ -125,7 +125,7 @@ async def test_async_batches_run_concurrently() -> None:
         return httpx.Response(200, json={"data": data, "model": "text-embedding-3-small"})
 
     http = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    model = AISAEmbedding(api_key=KEY, embed_batch_size=3, async_http_client=http)
+    model = AISAEmbedding(api_key=KEY, batch_size=3, async_http_client=http)
     vectors = await model.aget_text_embedding_batch([f"text {i}" for i in range(12)])
     assert len(vectors) == 12 and peak == 4  # four batches, all in flight at once
     await http.aclose()

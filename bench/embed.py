@@ -1,0 +1,108 @@
+"""Embedding throughput: 10,000 short texts through each client, in texts per second.
+
+Sync: ``AISAEmbeddings.embed_documents`` against ``langchain_openai.OpenAIEmbeddings``, and
+``AISAEmbedding.get_text_embedding_batch`` against llama-index's ``OpenAIEmbedding``; async:
+the awaited twins. All ask the same server (``bench/server.py``) for ``text-embedding-3-small``
+(1536 dimensions, base64 on the wire for every client), each with its default batch size and
+concurrency. ``OpenAIEmbeddings`` gets ``check_embedding_ctx_length=False``, so it sends the
+texts as they are instead of downloading a tiktoken vocabulary to count tokens first (what a
+user pointing it at another gateway has to do; our clients never download a tokenizer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+MODEL = "text-embedding-3-small"
+KEY = "sk-bench-not-a-real-key"
+TEXTS = [f"short text number {i} about topic {i % 37}" for i in range(10_000)]
+
+Sync = Callable[[list[str]], list[list[float]]]
+Async = Callable[[list[str]], Awaitable[list[list[float]]]]
+
+
+def aisa_embeddings(base: str) -> tuple[Sync, Async]:
+    from langchain_aisa import AISAEmbeddings
+
+    e = AISAEmbeddings(model=MODEL, api_key=KEY, base_url=base, max_retries=0)
+    return e.embed_documents, e.aembed_documents
+
+
+def openai_embeddings(base: str) -> tuple[Sync, Async]:
+    from langchain_openai import OpenAIEmbeddings
+
+    e = OpenAIEmbeddings(
+        model=MODEL, api_key=KEY, base_url=base, max_retries=0, check_embedding_ctx_length=False
+    )
+    return e.embed_documents, e.aembed_documents
+
+
+def aisa_embedding(base: str) -> tuple[Sync, Async]:
+    from llama_index_aisa import AISAEmbedding
+
+    e = AISAEmbedding(MODEL, api_key=KEY, base_url=base, max_retries=0)
+    return e.get_text_embedding_batch, e.aget_text_embedding_batch
+
+
+def llama_openai_embedding(base: str) -> tuple[Sync, Async]:
+    from llama_index.embeddings.openai import OpenAIEmbedding
+
+    e = OpenAIEmbedding(model=MODEL, api_key=KEY, api_base=base, max_retries=0)
+    return e.get_text_embedding_batch, e.aget_text_embedding_batch
+
+
+CONTENDERS: tuple[tuple[str, Callable[[str], tuple[Sync, Async]]], ...] = (
+    ("AISAEmbeddings", aisa_embeddings),
+    ("OpenAIEmbeddings", openai_embeddings),
+    ("AISAEmbedding (llama)", aisa_embedding),
+    ("llama OpenAIEmbedding", llama_openai_embedding),
+)
+
+
+def _check(vectors: list[list[float]]) -> None:
+    if len(vectors) != len(TEXTS) or len(vectors[0]) != 1536:
+        raise AssertionError(f"{len(vectors)} vectors of {len(vectors[0]) if vectors else 0}")
+
+
+def scenario(base: str, rounds: int) -> dict[str, Any]:
+    """texts/s per client, sync and async, median of ``rounds`` interleaved runs."""
+    made: dict[str, tuple[Sync, Async]] = {}
+    skipped: dict[str, str] = {}
+    for name, factory in CONTENDERS:
+        try:
+            made[name] = factory(base)
+            _check(made[name][0](TEXTS))  # warm-up and a check of the answer
+        except Exception as exc:
+            skipped[name] = f"{type(exc).__name__}: {exc}"
+            made.pop(name, None)
+    rates: dict[str, dict[str, list[float]]] = {n: {"sync": [], "async": []} for n in made}
+    loop = asyncio.new_event_loop()
+    try:
+        for name in made:
+            _check(loop.run_until_complete(made[name][1](TEXTS)))  # async warm-up
+        for r in range(rounds):
+            order = list(made)[r % len(made) :] + list(made)[: r % len(made)]
+            for name in order:
+                sync, run_async = made[name]
+                started = time.perf_counter()
+                sync(TEXTS)
+                rates[name]["sync"].append(len(TEXTS) / (time.perf_counter() - started))
+                started = time.perf_counter()
+                loop.run_until_complete(run_async(TEXTS))
+                rates[name]["async"].append(len(TEXTS) / (time.perf_counter() - started))
+    finally:
+        loop.close()
+    rows = {
+        name: {
+            "sync_texts_per_s": statistics.median(r["sync"]),
+            "async_texts_per_s": statistics.median(r["async"]),
+            "sync_rounds": r["sync"],
+            "async_rounds": r["async"],
+        }
+        for name, r in rates.items()
+    }
+    return {"rows": rows, "skipped": skipped, "texts": len(TEXTS), "model": MODEL}
