@@ -26,7 +26,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
-__all__ = ["AISACallbackHandler", "ModelUsage", "get_aisa_callback"]
+__all__ = ["AISACallbackHandler", "ModelUsage", "get_aisa_callback", "report_usage"]
 
 
 @dataclass
@@ -131,14 +131,37 @@ class AISACallbackHandler(BaseCallbackHandler):
         if self._parent is not None:
             self._parent.record(message)
 
+    def record_usage(self, model: str, input_tokens: int, cost: float | None) -> None:
+        """Add one embedding or rerank call (LangChain gives those no callbacks of their own)."""
+        with self._lock:
+            totals = self.per_model.setdefault(model, ModelUsage())
+            totals.calls += 1
+            totals.input_tokens += input_tokens
+            totals.total_tokens += input_tokens
+            if cost is None:
+                totals.calls_without_cost += 1
+            else:
+                totals.cost += cost
+        if self._parent is not None:
+            self._parent.record_usage(model, input_tokens, cost)
+
 
 _current: ContextVar[AISACallbackHandler | None] = ContextVar("aisa_callback", default=None)
 register_configure_hook(_current, inheritable=True)
 
 
+def report_usage(model: str, input_tokens: int, cost: float | None) -> None:
+    """Tell the ``get_aisa_callback()`` block around this call (if any) about an embedding or
+    rerank call."""
+    handler = _current.get()
+    if handler is not None:
+        handler.record_usage(model, input_tokens, cost)
+
+
 @contextmanager
 def get_aisa_callback() -> Iterator[AISACallbackHandler]:
-    """Track every chat model call in the block; nested blocks also report to the outer one."""
+    """Track every chat model call in the block (and every ``AISAEmbeddings`` and
+    ``AISARerank`` call); nested blocks also report to the outer one."""
     handler = AISACallbackHandler(parent=_current.get())
     token = _current.set(handler)
     try:

@@ -20,6 +20,7 @@ from aisa_core.embedding_models import DEFAULT_RERANK_MODEL
 
 from ._errors import mapped_errors
 from ._owner import CoreClientOwner
+from .callbacks import report_usage
 
 __all__ = ["AISARerank"]
 
@@ -28,7 +29,7 @@ class AISARerank(CoreClientOwner, BaseDocumentCompressor):
     """Reorders retrieved documents by relevance to the query (``jina-reranker-v3`` by
     default) and keeps the best ``top_n``; each keeps its metadata plus
     ``metadata["relevance_score"]``. Settings are ``ChatAISA``'s (key, base URL, timeouts,
-    retries, rate limiter)."""
+    retries, rate limiter); tokens and cost reach ``get_aisa_callback()``."""
 
     model_config = ConfigDict(
         populate_by_name=True,
@@ -63,7 +64,11 @@ class AISARerank(CoreClientOwner, BaseDocumentCompressor):
 
 
 def _ranked(documents: Sequence[Document], ranking: Ranking) -> list[Document]:
-    """Copies of the kept documents, best first, scored; the originals are left unchanged."""
+    """Copies of the kept documents, best first, scored; the originals are left unchanged.
+    Tokens and cost go to any ``get_aisa_callback()`` block around the call."""
+    if documents:
+        tokens = ranking.usage.prompt_tokens if ranking.usage else 0
+        report_usage(ranking.model, tokens, ranking.cost_usd)
     out = []
     for result in ranking.results:
         doc = documents[result.index]

@@ -246,3 +246,19 @@ def test_no_tokenizer_is_loaded(aisa_standin: StandIn) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_usage_and_cost_reach_the_callback(make: Make, aisa_standin: StandIn) -> None:
+    from langchain_aisa import ChatAISA, get_aisa_callback
+
+    with get_aisa_callback() as cb:
+        store = store_of(make(AISAEmbeddings))
+        docs = store.similarity_search("What is the capital of Peru?", k=4)
+        kept = make(AISARerank, top_n=1).compress_documents(docs, "What is the capital of Peru?")
+        chat = make(ChatAISA, model="gpt-4.1-mini")
+        chat.invoke(f"Question: What is the capital of Peru? \nContext: {kept[0].page_content}")
+    assert set(cb.per_model) == {"text-embedding-3-small", "jina-reranker-v3", "gpt-4.1-mini"}
+    embedded = cb.per_model["text-embedding-3-small"]
+    assert embedded.calls == 2 and embedded.input_tokens > 0 and embedded.output_tokens == 0
+    assert cb.per_model["jina-reranker-v3"].calls == 1 and cb.calls_without_cost == 0
+    assert cb.total_cost == pytest.approx(aisa_standin.spent_micros_usd / 1e6)
