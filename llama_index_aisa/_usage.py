@@ -54,14 +54,18 @@ class ModelUsage(BaseModel):
     cost_usd: float | None = None
     unpriced_calls: int = 0
 
-    def add(self, prompt: int, completion: int, cost: float | None) -> None:
-        self.calls += 1
-        self.prompt_tokens += prompt
-        self.completion_tokens += completion
-        if cost is None:
-            self.unpriced_calls += 1
-        else:
-            self.cost_usd = (self.cost_usd or 0.0) + cost
+
+def _tally(
+    totals: ModelUsage | UsageTracker, prompt: int, completion: int, cost: float | None
+) -> None:
+    """Count one call into ``totals`` (the tracker's, or one model's)."""
+    totals.calls += 1
+    totals.prompt_tokens += prompt
+    totals.completion_tokens += completion
+    if cost is None:
+        totals.unpriced_calls += 1
+    else:
+        totals.cost_usd = (totals.cost_usd or 0.0) + cost
 
 
 class UsageTracker(BaseEventHandler):
@@ -114,15 +118,9 @@ class UsageTracker(BaseEventHandler):
         cost = None if cost is None else float(cost)
         model = str(info.get("model") or "unknown")
         with self._lock:
-            self.calls += 1
-            self.prompt_tokens += prompt
-            self.completion_tokens += completion
-            if cost is None:
-                self.unpriced_calls += 1
-            else:
-                self.cost_usd = (self.cost_usd or 0.0) + cost
+            _tally(self, prompt, completion, cost)
+            _tally(self.by_model.setdefault(model, ModelUsage()), prompt, completion, cost)
             self.calls_by_model[model] = self.calls_by_model.get(model, 0) + 1
-            self.by_model.setdefault(model, ModelUsage()).add(prompt, completion, cost)
 
     def table(self) -> str:
         """Tokens and cost per model, as a plain-text table ("-": the gateway gave no cost)."""

@@ -206,38 +206,27 @@ class StandInApp(RouteSteps):
         return self._json(payload, fault=fault)
 
     def _embeddings(self, req: Request) -> Reply:
-        body = self._auth(req) or self._body(req, "model", "input")
-        if isinstance(body, Reply):
-            return body
-        model = body["model"]
-        if not isinstance(model, str):
-            return self._error(req, 400, "invalid_request", "model must be a string")
-        texts, size, keep, packed = retrieval.check_embeddings(body)
-        refused, fault, _ = self._fault(req, model)
-        refused = refused or self._unavailable(req, model)
-        if refused is not None:
-            return refused
-        cost = cost_micros(model, retrieval.embedding_tokens(texts), 0)
-        self._state.bill(cost)
-        payload = retrieval.embeddings_body(model, texts, size, keep, packed, cost)
-        return self._json(payload, fault=fault, cost=cost)
+        return self._priced(req, ("input",), retrieval.plan_embeddings)
 
     def _rerank(self, req: Request) -> Reply:
-        body = self._auth(req) or self._body(req, "model", "query", "documents")
+        return self._priced(req, ("query", "documents"), retrieval.plan_rerank)
+
+    def _priced(self, req: Request, required: tuple[str, ...], plan: retrieval.Plan) -> Reply:
+        """A route billed per input token (embeddings, rerank): checks, faults, the answer."""
+        body = self._auth(req) or self._body(req, "model", *required)
         if isinstance(body, Reply):
             return body
         model = body["model"]
         if not isinstance(model, str):
             return self._error(req, 400, "invalid_request", "model must be a string")
-        query, documents, top_n, returned = retrieval.check_rerank(body)
+        tokens, answer = plan(body)  # a request the gateway would refuse raises a 400 here
         refused, fault, _ = self._fault(req, model)
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
-        cost = cost_micros(model, retrieval.rerank_tokens(query, documents), 0)
+        cost = cost_micros(model, tokens, 0)
         self._state.bill(cost)
-        payload = retrieval.rerank_body(model, query, documents, top_n, returned, cost)
-        return self._json(payload, fault=fault, cost=cost)
+        return self._json(answer(cost), fault=fault, cost=cost)
 
     def _generate(self, req: Request, model: str) -> Reply:
         body = self._auth(req, google=True) or self._body(req, "contents")

@@ -12,15 +12,21 @@ best first.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from ._answers import RequestError
 from ._catalog import tokens
 from ._lexical import embed, features, similarity
 
-__all__ = ["check_embeddings", "embeddings_body", "rerank_body"]
+__all__ = ["Plan", "plan_embeddings", "plan_rerank"]
+
+Answer = Callable[[int], dict[str, Any]]
+Plan = Callable[[dict[str, Any]], tuple[int, Answer]]
+"""A checked request's billed tokens, and its answer given its cost in micro-USD."""
 
 # model: (native size, shortens, longest input in tokens)
 _EMBEDDERS: dict[str, tuple[int, bool, int]] = {
@@ -133,3 +139,15 @@ def rerank_body(
         "cost": cost / 1_000_000,
     }
     return {"model": model, "results": results, "usage": usage}
+
+
+def plan_embeddings(body: dict[str, Any]) -> tuple[int, Answer]:
+    texts, size, keep, packed = check_embeddings(body)
+    answer = functools.partial(embeddings_body, body["model"], texts, size, keep, packed)
+    return embedding_tokens(texts), answer
+
+
+def plan_rerank(body: dict[str, Any]) -> tuple[int, Answer]:
+    query, documents, top_n, returned = check_rerank(body)
+    answer = functools.partial(rerank_body, body["model"], query, documents, top_n, returned)
+    return rerank_tokens(query, documents), answer

@@ -11,13 +11,9 @@ import pytest
 from aisa_core import AISAClient, AsyncAISAClient
 from aisa_core import errors as E
 from aisa_core.standin import Fault, StandIn
+from tests.retrieval_corpus import DOCS as CORPUS
 
-DOCS = [
-    "The Amazon river flows through Peru, Colombia and Brazil.",
-    "Lima is the capital of Peru and sits on the Pacific coast.",
-    "Machu Picchu is a 15th-century Inca citadel in the Andes.",
-    "Ceviche is a Peruvian dish of raw fish cured in citrus juice.",
-]
+DOCS = CORPUS[:4]
 
 
 @pytest.fixture

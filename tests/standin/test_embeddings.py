@@ -13,14 +13,9 @@ import httpx
 import pytest
 
 from aisa_core.standin import Fault, StandIn
+from tests.retrieval_corpus import DOCS as CORPUS
 
-DOCS = [
-    "The Amazon river flows through Peru, Colombia and Brazil.",
-    "Lima is the capital of Peru and sits on the Pacific coast.",
-    "Machu Picchu is a 15th-century Inca citadel in the Andes.",
-    "Ceviche is a Peruvian dish of raw fish cured in citrus juice.",
-    "The Nazca lines are ancient geoglyphs in southern Peru.",
-]
+DOCS = CORPUS[:5]
 
 
 def embed(client: httpx.Client, **body: Any) -> httpx.Response:
