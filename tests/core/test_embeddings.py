@@ -404,3 +404,19 @@ async def test_async_named_fallback_settles_the_model_first() -> None:
     assert models == ["text-embedding-3-small"] + ["text-embedding-3-large"] * 4
     assert result.vectors == [vector_for(t) for t in "abcd"]
     await client.aclose()
+
+
+def test_retrieval_model_table() -> None:
+    from aisa_core.embedding_models import retrieval_model
+
+    small, large = (
+        retrieval_model("aisa/text-embedding-3-small"),
+        retrieval_model("text-embedding-3-large"),
+    )
+    assert (small.dimensions, small.shortens, small.max_input_tokens) == (1536, True, 8191)
+    assert (large.dimensions, large.price) == (3072, 0.13)
+    jina = retrieval_model("jina-embeddings-v5-text-small")
+    assert (jina.dimensions, jina.min_dimensions, jina.max_input_tokens) == (1024, 32, 32_768)
+    assert retrieval_model("jina-reranker-v3").kind == "rerank"
+    unknown = retrieval_model("new-embedder-9")
+    assert (unknown.known, unknown.dimensions, unknown.max_input_tokens) == (False, None, None)

@@ -241,3 +241,23 @@ def test_usage_and_cost_reach_the_callback(make: Make, aisa_standin: StandIn) ->
     assert embedded.calls == 2 and embedded.input_tokens > 0 and embedded.output_tokens == 0
     assert cb.per_model["jina-reranker-v3"].calls == 1 and cb.calls_without_cost == 0
     assert cb.total_cost == pytest.approx(aisa_standin.spent_micros_usd / 1e6)
+
+
+def test_chat_settings_reach_the_core_client() -> None:
+    from aisa_core import RateLimiter
+
+    limiter = RateLimiter(60, 2)
+    for cls in (AISAEmbeddings, AISARerank):
+        thing = cls(
+            api_key=SECRET,
+            base_url="https://gw.example",
+            timeout=7,
+            max_retries=4,
+            default_headers={"X-Team": "rag"},
+            aisa_rate_limiter=limiter,
+        )
+        settings = thing._core().settings
+        assert settings.base_url == "https://gw.example/v1" and settings.timeouts.read == 7
+        assert settings.retry.max_retries == 4 and settings.rate_limiter is limiter
+        assert settings.headers["X-Team"] == "rag" and settings.headers["x-aisa-source"]
+        thing.close()
