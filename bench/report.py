@@ -361,44 +361,12 @@ def _routing_table(results: Results) -> list[str]:
 
 
 def _embed_table(results: Results) -> list[str]:
+    import embed  # bench/ is not a package; run.py puts it on the path
+
     section = results["embed"]
-    rows = section["rows"]
-    baseline = {
-        "AISAEmbeddings": "OpenAIEmbeddings",
-        "AISAEmbedding (llama)": "llama OpenAIEmbedding",
-    }
-    table = []
-    for name, row in rows.items():
-        theirs = rows.get(baseline.get(name, ""))
-        ratios = ["-", "-"]
-        if theirs:
-            ratios = [
-                f"{row[f'{m}_texts_per_s'] / theirs[f'{m}_texts_per_s']:.2f}×"
-                for m in ("sync", "async")
-            ]
-        table.append(
-            [
-                name,
-                _n(row["sync_texts_per_s"], 0),
-                ratios[0],
-                _n(row["async_texts_per_s"], 0),
-                ratios[1],
-            ]
-        )
-    headers = ["client", "sync texts/s", "sync × peer", "async texts/s", "async × peer"]
-    note = [
-        "",
-        f"{section['texts']:,} short texts, `{section['model']}` (1536 dimensions, base64 on the "
-        "wire for every client), each client's default batch size and concurrency; "
-        "`OpenAIEmbeddings(check_embedding_ctx_length=False)` so that it downloads no tokenizer.",
-    ]
-    if "floor" in section:
-        note.append(
-            f"Ceiling without any HTTP: parsing the answers, decoding base64 and making the "
-            f"Python floats of 10,000 x 1536 values runs at {_n(section['floor'], 0)} texts/s "
-            "in this process; every client returning `list[list[float]]` pays it."
-        )
-    return _table(headers, table) + note + _skipped(section)
+    headers, rows, notes = embed.table(section)
+    paragraphs = [line for note in notes for line in ("", note)]
+    return [*_table(headers, rows), *paragraphs, *_skipped(section)]
 
 
 def markdown(results: Results) -> str:
