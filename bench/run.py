@@ -1,4 +1,4 @@
-"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing]``.
+"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing,embed]``.
 
 Starts the fixed-answer server (``bench/server.py``) in a separate process on 127.0.0.1, runs
 every available client against it in this process, and writes ``bench/results.md`` and
@@ -31,10 +31,11 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 import clients  # noqa: E402  (bench/ is not a package)
+import embed  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 
-SCENARIOS = ("call", "stream", "import", "async", "routing")
+SCENARIOS = ("call", "stream", "import", "async", "routing", "embed")
 IMPORTS = (
     "import httpx, pydantic",
     "import aisa_core",
@@ -70,6 +71,7 @@ class Budget:
     import_repeats: int = 7
     route_calls: int = 3000
     memory_calls: int = 30
+    embed_rounds: int = 5
 
 
 QUICK = Budget(
@@ -82,6 +84,7 @@ QUICK = Budget(
     import_repeats=3,
     route_calls=1000,
     memory_calls=10,
+    embed_rounds=2,
 )
 
 
@@ -332,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "routing" in wanted:
             step("routing")
             results["routing"] = routing_scenario(base, budget)
+        if "embed" in wanted:
+            step(f"embedding throughput, {len(embed.TEXTS):,} texts")
+            results["embed"] = embed.scenario(base, budget.embed_rounds)
     if "import" in wanted:
         step("import times")
         results["import"] = import_scenario(budget)

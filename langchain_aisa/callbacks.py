@@ -28,7 +28,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
-__all__ = ["AISACallbackHandler", "ModelUsage", "get_aisa_callback"]
+__all__ = ["AISACallbackHandler", "ModelUsage", "get_aisa_callback", "report_usage"]
 
 
 @dataclass
@@ -146,6 +146,20 @@ class AISACallbackHandler(BaseCallbackHandler):
             failed = self.per_model.setdefault(str(attempt.get("model")), ModelUsage())
             failed.failed_attempts += 1
 
+    def record_usage(self, model: str, input_tokens: int, cost: float | None) -> None:
+        """Add one embedding or rerank call (LangChain gives those no callbacks of their own)."""
+        with self._lock:
+            totals = self.per_model.setdefault(model, ModelUsage())
+            totals.calls += 1
+            totals.input_tokens += input_tokens
+            totals.total_tokens += input_tokens
+            if cost is None:
+                totals.calls_without_cost += 1
+            else:
+                totals.cost += cost
+        if self._parent is not None:
+            self._parent.record_usage(model, input_tokens, cost)
+
 
 def _from_cache(message: AIMessage) -> bool:
     """langchain-core replays a cached answer with ``total_cost: 0`` added to its
@@ -158,9 +172,18 @@ _current: ContextVar[AISACallbackHandler | None] = ContextVar("aisa_callback", d
 register_configure_hook(_current, inheritable=True)
 
 
+def report_usage(model: str, input_tokens: int, cost: float | None) -> None:
+    """Tell the ``get_aisa_callback()`` block around this call (if any) about an embedding or
+    rerank call."""
+    handler = _current.get()
+    if handler is not None:
+        handler.record_usage(model, input_tokens, cost)
+
+
 @contextmanager
 def get_aisa_callback() -> Iterator[AISACallbackHandler]:
-    """Track every chat model call in the block; nested blocks also report to the outer one."""
+    """Track every chat model call in the block (and every ``AISAEmbeddings`` and
+    ``AISARerank`` call); nested blocks also report to the outer one."""
     handler = AISACallbackHandler(parent=_current.get())
     token = _current.set(handler)
     try:

@@ -14,14 +14,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aisa_core.callbacks import StreamHandler, dispatch
+from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANK_MODEL
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
 from aisa_core.protocol.effects import Close, Driver, Effect, Emit, Notify, Open, Read, Send, Sleep
+from aisa_core.protocol.embeddings import EmbedJob
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
+from aisa_core.protocol.rerank import Rerank
 from aisa_core.protocol.wire import Reply
+from aisa_core.retrieval import Embeddings, Ranking
 from aisa_core.transport import async_http
 from aisa_core.types import (
     Balance,
@@ -32,6 +36,7 @@ from aisa_core.types import (
     ModelInfo,
 )
 
+from .batches import arun_batches
 from .settings import ClientSettings
 from .shared import ClientBase, StreamBase
 
@@ -205,6 +210,51 @@ class AsyncAISAClient(ClientBase):
         self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
     ) -> dict[str, Any]:
         return await self._call(GenerateContent(self._settings, model, prompt, extra))
+
+    async def embed(
+        self,
+        input: str | Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        dimensions: int | None = None,
+        batch_size: int | None = None,
+        fallback_models: Sequence[str] | None = None,
+        **options: Any,
+    ) -> Embeddings:
+        """Vectors in input order; batches run concurrently (``max_concurrency=4``). See
+        ``AISAClient.embed``: no fallback to another model unless named."""
+        job = EmbedJob(
+            self._settings,
+            input,
+            model=model,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            fallback_models=fallback_models,
+            **options,
+        )
+        return await arun_batches(job, self._call)
+
+    async def rerank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        model: str = DEFAULT_RERANK_MODEL,
+        top_n: int | None = None,
+        fallback_models: Sequence[str] | None = None,
+        **options: Any,
+    ) -> Ranking:
+        """``documents`` best first; see ``AISAClient.rerank``."""
+        op = Rerank(
+            self._settings,
+            query,
+            documents,
+            model=model,
+            top_n=top_n,
+            fallback_models=fallback_models,
+            **options,
+        )
+        return await self._call(op) if op.documents else op.empty()
 
     async def compare_models(
         self, prompt: Messages, models: Sequence[str], **options: Any

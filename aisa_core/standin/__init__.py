@@ -22,8 +22,11 @@ test (with pytest-socket, allow loopback: ``--allow-hosts=127.0.0.1``). From a s
 Routes
     ``POST /v1/chat/completions`` (JSON or SSE), ``GET /v1/models``,
     ``GET /v1/models/{id}``, ``GET /v1/credits/balance``, ``POST /v1/embeddings``
-    (deterministic 64-dimensional pseudo-embeddings; ``dimensions`` and
-    ``encoding_format: base64`` honoured) and Gemini's
+    (deterministic vectors of each model's real size, 1536 for ``text-embedding-3-small``,
+    3072 for ``-large``, 1024 for the Jina models, built from the text's words and character
+    trigrams so that cosine similarity follows shared words; ``dimensions`` shortens them as
+    Matryoshka models do, ``encoding_format: base64`` honoured, usage and cost as for chat),
+    ``POST /v1/rerank`` (Jina's shape, scored by the same words) and Gemini's
     ``POST /v1beta/models/{model}:generateContent`` (also under ``/v1/models/``). Anything
     else is a plain-text ``404 page not found``. Without ``Authorization: Bearer <key>``
     a route answers 401 ``missing_api_key``.
@@ -33,6 +36,10 @@ Default answers (nothing scripted)
 
     - Text: ``"Hello from the AIsa stand-in (<model>). You said: <last user text>"``
       (first 200 characters), plus ``" I see N images."`` for image parts.
+    - Retrieval prompts (context passages in the messages, as LlamaIndex's and LangChain's
+      RAG templates put them): the context sentence that best matches the question, or
+      ``"The context does not say."``; a chat engine's condense step gets the follow-up
+      question back.
     - Tools: when ``tools`` are offered and the user spoke last, a tool call (the tool
       the user names, else the first) with arguments that validate against its JSON
       schema, borrowing words and numbers from the user's text. After a tool result the

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._catalog import cost_micros, tokens
+from ._context import retrieval_answer
 from ._schema import example_instance
 
 # One encoder for the process: json.dumps() with any option builds a new one per call.
@@ -269,8 +270,8 @@ def plan_chat(
     last = messages[-1] if messages else None
     if isinstance(last, dict) and last.get("role") == "tool":
         text = "The tool returned: " + content_text(last.get("content"))[0]
-    else:
-        text = greeting(model, user_text, images)
+    else:  # a retrieval prompt is answered from its context
+        text = retrieval_answer(messages) or greeting(model, user_text, images)
     text = _shaped(body.get("response_format"), text, user_text)
     if limit is not None:
         words = pieces(text)

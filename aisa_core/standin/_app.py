@@ -9,7 +9,6 @@ shares (key, body, faults, unknown models, JSON and error replies) are in ``_ste
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timezone
@@ -17,16 +16,9 @@ from typing import Any
 
 from . import _answers as answers
 from . import _gemini as gemini
+from . import _retrieval as retrieval
 from . import _thinking as thinking
-from ._catalog import (
-    DEFAULT_MODELS,
-    cost_micros,
-    embedding,
-    embedding_dimensions,
-    encode_base64,
-    model_card,
-    tokens,
-)
+from ._catalog import DEFAULT_MODELS, cost_micros, model_card
 from ._faults import Fault
 from ._state import RecordedRequest, ScriptState
 from ._steps import Request, RouteSteps
@@ -128,6 +120,8 @@ class StandInApp(RouteSteps):
                 return self._chat(req)
             if path == "/v1/embeddings":
                 return self._embeddings(req)
+            if path == "/v1/rerank":
+                return self._rerank(req)
             if path.endswith(_GENERATE):
                 for prefix in _GEMINI_PREFIXES:
                     if path.startswith(prefix) and len(path) > len(prefix) + len(_GENERATE):
@@ -227,38 +221,27 @@ class StandInApp(RouteSteps):
         return self._json(payload, fault=fault)
 
     def _embeddings(self, req: Request) -> Reply:
-        body = self._auth(req) or self._body(req, "model", "input")
+        return self._priced(req, ("input",), retrieval.plan_embeddings)
+
+    def _rerank(self, req: Request) -> Reply:
+        return self._priced(req, ("query", "documents"), retrieval.plan_rerank)
+
+    def _priced(self, req: Request, required: tuple[str, ...], plan: retrieval.Plan) -> Reply:
+        """A route billed per input token (embeddings, rerank): checks, faults, the answer."""
+        body = self._auth(req) or self._body(req, "model", *required)
         if isinstance(body, Reply):
             return body
-        model, given = body["model"], body["input"]
-        if isinstance(given, str) or (
-            isinstance(given, list) and given and all(map(_is_int, given))
-        ):
-            given = [given]  # one text, or one pre-tokenised input
-        if not isinstance(model, str) or not isinstance(given, list) or not given:
-            message = "model must be a string and input a string or a non-empty array"
-            return self._error(req, 400, "invalid_request", message)
-        dimensions = embedding_dimensions(body.get("dimensions"))
-        encoding = body.get("encoding_format") or "float"
-        if dimensions is None or encoding not in ("float", "base64"):
-            message = "dimensions must be 1-4096 and encoding_format float or base64"
-            return self._error(req, 400, "invalid_request", message)
+        model = body["model"]
+        if not isinstance(model, str):
+            return self._error(req, 400, "invalid_request", "model must be a string")
+        tokens, answer = plan(body)  # a request the gateway would refuse raises a 400 here
         refused, fault, _ = self._fault(req, model)
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
-        texts = [t if isinstance(t, str) else json.dumps(t) for t in given]
-        data = []
-        for index, text in enumerate(texts):
-            vector = embedding(text, dimensions)
-            value = encode_base64(vector) if encoding == "base64" else vector
-            data.append({"object": "embedding", "index": index, "embedding": value})
-        prompt = sum(max(1, tokens(t)) for t in texts)
-        cost = cost_micros(model, prompt, 0)
-        self._state.bill(cost, prompt)
-        usage = {"prompt_tokens": prompt, "total_tokens": prompt}
-        payload = {"object": "list", "data": data, "model": model, "usage": usage}
-        return self._json(payload, fault=fault, cost=cost)
+        cost = cost_micros(model, tokens, 0)
+        self._state.bill(cost, tokens)
+        return self._json(answer(cost), fault=fault, cost=cost)
 
     def _generate(self, req: Request, model: str) -> Reply:
         body = self._auth(req, google=True) or self._body(req, "contents")

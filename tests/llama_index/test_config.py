@@ -21,7 +21,14 @@ USER = [ChatMessage(role="user", content="hi")]
 
 
 def test_public_api_is_pinned() -> None:
-    assert llama_index_aisa.__all__ == ["AISA", "DEFAULT_MODEL", "ModelUsage", "UsageTracker"]
+    assert llama_index_aisa.__all__ == [
+        "AISA",
+        "DEFAULT_MODEL",
+        "AISAEmbedding",
+        "AISARerank",
+        "ModelUsage",
+        "UsageTracker",
+    ]
 
 
 def test_class_name_and_type() -> None:
