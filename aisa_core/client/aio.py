@@ -150,7 +150,8 @@ class AsyncAISAClient(ClientBase):
     async def _call(self, op: Operation[T]) -> T:
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _AsyncIO(self)
-        driver = Driver(run(op, self._settings.plan(op.models, op.routes)))
+        s = self._settings
+        driver = Driver(run(op, s.plan(op.models, op.routes)), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:

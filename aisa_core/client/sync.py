@@ -177,7 +177,8 @@ class AISAClient(ClientBase):
     def _call(self, op: Operation[T]) -> T:
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _IO(self)
-        driver = Driver(run(op, self._settings.plan(op.models, op.routes)))
+        s = self._settings
+        driver = Driver(run(op, s.plan(op.models, op.routes)), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Any, Generic, TypeVar
 
+from aisa_core.errors import AISAError, scrub
 from aisa_core.types import ChatCompletionChunk
 
 from .wire import Request
@@ -108,12 +109,17 @@ class Emit(Effect):
 
 class Driver(Generic[T]):
     """Steps a call: ``next()`` gives its next effect (``None`` once it has returned, with the
-    value in ``result``); ``give`` or ``fail`` says how performing the last one went."""
+    value in ``result``); ``give`` or ``fail`` says how performing the last one went.
 
-    __slots__ = ("_error", "_gen", "_value", "result")
+    Every error a call raises leaves through ``next``, so that is where ``secret`` (the client's
+    key) is scrubbed from it, whatever its shape: a server that echoes the key, a transport
+    error quoting it, a fallback chain's summary of them."""
 
-    def __init__(self, gen: Generator[Effect, Any, T]) -> None:
+    __slots__ = ("_error", "_gen", "_secret", "_value", "result")
+
+    def __init__(self, gen: Generator[Effect, Any, T], secret: str | None = None) -> None:
         self._gen = gen
+        self._secret = secret
         self._value: Any = None
         self._error: BaseException | None = None
         self.result: T | None = None
@@ -128,6 +134,10 @@ class Driver(Generic[T]):
         except StopIteration as stop:
             self.result = stop.value
             return None
+        except AISAError as error:
+            if self._secret:
+                scrub(error, self._secret)
+            raise
 
     def give(self, value: Any) -> None:
         self._value = value
