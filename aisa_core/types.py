@@ -7,9 +7,16 @@ is how peers lose reasoning text, served model names and costs.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from .errors import Attempt
 
@@ -98,10 +105,23 @@ class Usage(_Open):
     prompt_tokens: int = 0
     completion_tokens: int = 0
     total_tokens: int = 0
+    """As sent; when the gateway leaves it out (or sends null, or 0 beside counted tokens), the
+    sum of ``prompt_tokens`` and ``completion_tokens``."""
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
     cost: float | None = None
     credits_remaining: float | None = None
+
+    @field_validator("total_tokens", mode="before")
+    @classmethod
+    def _null_total(cls, value: Any) -> Any:
+        return 0 if value is None else value
+
+    @model_validator(mode="after")
+    def _fill_total(self) -> Usage:
+        if not self.total_tokens:
+            self.total_tokens = self.prompt_tokens + self.completion_tokens
+        return self
 
     @property
     def cached_tokens(self) -> int | None:
@@ -114,8 +134,17 @@ class Usage(_Open):
         return d.reasoning_tokens if d else None
 
 
+def _null_index(value: Any) -> Any:
+    """AIsa's image schema declares ``choices[].index`` nullable: null reads as 0 (an answer
+    with several choices is then numbered by position, see ``ChatCompletion``)."""
+    return 0 if value is None else value
+
+
+Index = Annotated[int, BeforeValidator(_null_index)]
+
+
 class Choice(_Open):
-    index: int = 0
+    index: Index = 0
     message: Message = Field(default_factory=Message)
     finish_reason: str | None = None
     logprobs: Any = None
@@ -163,6 +192,15 @@ class ChatCompletion(_Open):
     system_fingerprint: str | None = None
     meta: ResponseMeta = Field(default_factory=ResponseMeta, exclude=True)
 
+    @model_validator(mode="after")
+    def _number_choices(self) -> ChatCompletion:
+        """Choices whose indexes repeat (null indexes, read as 0) are numbered by position."""
+        choices = self.choices
+        if len(choices) > 1 and len({c.index for c in choices}) < len(choices):
+            for position, choice in enumerate(choices):
+                choice.index = position
+        return self
+
     @property
     def message(self) -> Message:
         return self.choices[0].message if self.choices else Message()
@@ -208,7 +246,7 @@ class Delta(_Open):
 
 
 class ChunkChoice(_Open):
-    index: int = 0
+    index: Index = 0
     delta: Delta = Field(default_factory=Delta)
     finish_reason: str | None = None
     logprobs: Any = None
