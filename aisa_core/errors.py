@@ -364,7 +364,7 @@ def parse_error_body(body: str | bytes | None) -> tuple[str, str | None, str | N
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
     try:
         data: Any = json.loads(text) if text.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         data = None
     if not isinstance(data, Mapping):
         return (text.strip()[:500] or "no error message in the response"), None, None
@@ -379,7 +379,7 @@ def _message_from_mapping(data: Mapping[str, Any]) -> tuple[str, str | None, str
     code = inner.get("code") or data.get("code")
     request_id = inner.get("request_id") or data.get("request_id")
     if not message:
-        message = json.dumps(data)[:500]
+        message = _dumps(data)[:500]
     return (
         str(message),
         None if code is None else str(code),
@@ -459,5 +459,12 @@ def error_from_body(data: Mapping[str, Any], *, model: str | None = None) -> AIS
         code=code,
         request_id=request_id,
         model=model,
-        body=json.dumps(data)[:_BODY_CAP],
+        body=_dumps(data)[:_BODY_CAP],
     )
+
+
+def _dumps(data: Any) -> str:
+    try:
+        return json.dumps(data)
+    except (ValueError, TypeError, RecursionError):
+        return "(an error body that cannot be shown)"

@@ -78,6 +78,31 @@ async def test_the_async_client_types_them_too() -> None:
     await client.aclose()
 
 
+NESTED = b"[" * 100_000
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        (httpx.Response(500, content=NESTED), E.ServerError),
+        (httpx.Response(400, json={"error": {"message": "m"}, "x": [[[[1]]]]}), E.BadRequestError),
+        (
+            httpx.Response(
+                200,
+                headers={"content-type": "text/event-stream"},
+                content=b"data: " + NESTED + b"\n\n",
+            ),
+            E.MalformedResponseError,
+        ),
+    ],
+)
+def test_json_nested_too_deeply_is_a_typed_error(answer: httpx.Response, error: type) -> None:
+    recorder = Recorder(script=[answer] * 2)
+    client = client_for(recorder, max_retries=0)
+    with pytest.raises(error):
+        client.stream("hi").completion()
+
+
 # --- a redirect on a stream is the typed redirect error, not a retried malformed stream -----
 
 
