@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from aisa_core import AISAClient, AsyncAISAClient, Secret
+from aisa_core import AISAClient, AsyncAISAClient, Secret, StreamHandler
 from aisa_core import errors as E
 from aisa_core.client.settings import ClientSettings
 from aisa_core.standin import StandIn
@@ -146,6 +146,33 @@ async def test_the_async_client_redacts_the_same() -> None:
         await client.stream("hi").completion()
     assert_clean(caught_stream.value, key)
     await client.aclose()
+
+
+class ErrorHandler(StreamHandler):
+    """Keeps what a handler would log, as it was when the handler was told."""
+
+    def __init__(self) -> None:
+        self.logged: list[list[str]] = []
+
+    def on_error(self, error: BaseException) -> None:
+        self.logged.append(texts_of(error))
+
+
+async def test_stream_handlers_never_see_the_key() -> None:
+    key = SHAPES[0]
+    handler = ErrorHandler()
+    sync = client_for(echo(401), key, handlers=[handler])
+    with pytest.raises(E.AuthenticationError):
+        sync.stream("hi").completion()
+    aclient = AsyncAISAClient(
+        api_key=key, model="m", transport=httpx.MockTransport(echo(401)), handlers=[handler]
+    )
+    with pytest.raises(E.AuthenticationError):
+        await aclient.stream("hi").completion()
+    assert len(handler.logged) == 2
+    for texts in handler.logged:
+        assert not any(key in text for text in texts)
+    await aclient.aclose()
 
 
 def test_scrub_masks_the_key_and_its_start_but_leaves_other_text() -> None:
