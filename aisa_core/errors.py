@@ -31,7 +31,7 @@ sending the same request again may help; ``error_from_response`` is the one plac
 HTTP answer to a class. No error ever contains the API key: messages are built from the body and
 our own text only, ``redact`` scrubs anything shaped like an ``sk-`` key, and ``scrub`` removes
 the client's own key, whatever its shape, from an error a call raises (``protocol.effects.Driver``
-calls it at the one place a call's errors leave it).
+calls it at the one place a call's errors leave it; both live in ``aisa_core.redaction``).
 """
 
 from __future__ import annotations
@@ -41,6 +41,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from .redaction import redact, scrub
 
 __all__ = [
     "AISAError",
@@ -74,50 +76,6 @@ __all__ = [
 ]
 
 _BODY_CAP = 2000
-_KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
-
-
-_KEY_HEAD = 8
-"""A run of text matching the key's first characters for at least this many is masked too: a
-message cut at a length limit may end inside the key."""
-
-
-def redact(text: str, secret: str | None = None) -> str:
-    """Remove anything that looks like an API key, and ``secret`` itself (whatever its shape,
-    also cut short), from ``text``."""
-    if secret:
-        text = _mask(text.replace(secret, "***"), secret)
-    return _KEY_PATTERN.sub("sk-***", text)
-
-
-def _mask(text: str, secret: str) -> str:
-    head = secret[:_KEY_HEAD]
-    start = text.find(head)
-    while start != -1:
-        end = start + len(head)
-        while end < len(text) and end - start < len(secret) and text[end] == secret[end - start]:
-            end += 1
-        text = f"{text[:start]}***{text[end:]}"
-        start = text.find(head, start + 3)
-    return text
-
-
-def scrub(error: BaseException, secret: str) -> None:
-    """Remove ``secret`` (the client's own key) from ``error`` in place: every text it holds,
-    the failures of a fallback chain, and the errors chained to it. A foreign cause whose text
-    holds the key is cut from the chain (its traceback would print it)."""
-    seen: set[int] = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if isinstance(current, AISAError):
-            current._scrub(secret)
-        for link in ("__cause__", "__context__"):
-            linked = getattr(current, link)
-            if linked is not None and not isinstance(linked, AISAError) and secret in str(linked):
-                setattr(current, link, None)
-                current.__suppress_context__ = True
-        current = current.__cause__ or current.__context__
 
 
 class AISAError(Exception):
@@ -169,12 +127,6 @@ class AISAError(Exception):
     def __reduce__(self) -> tuple[Any, ...]:
         # Keyword-only constructor: rebuild from state so errors survive pickling (process pools).
         return (_rebuild, (type(self), self.__dict__.copy()))
-
-    def _scrub(self, secret: str) -> None:
-        for name, value in list(self.__dict__.items()):
-            if isinstance(value, str):
-                setattr(self, name, redact(value, secret))
-        self.args = tuple(redact(a, secret) if isinstance(a, str) else a for a in self.args)
 
 
 def _rebuild(cls: type[AISAError], state: dict[str, Any]) -> AISAError:
@@ -299,11 +251,6 @@ class AllModelsFailedError(AISAError):
     @property
     def errors(self) -> tuple[AISAError, ...]:
         return tuple(a.error for a in self.attempts)
-
-    def _scrub(self, secret: str) -> None:
-        for attempt in self.attempts:
-            scrub(attempt.error, secret)
-        super()._scrub(secret)
 
 
 _BY_STATUS: dict[int, type[APIError]] = {
