@@ -126,41 +126,33 @@ class RateLimiter:
         """Take a slot and wait for the moment to send (sync); give the slot back with
         ``release``."""
         self._slots.enter()
-        if not self._interval:
-            return
-        try:
-            self._turn.enter()
-            try:
-                wait = self.take()
-                while wait:  # woken at its moment, it is charged then (nothing booked ahead)
-                    time.sleep(wait)
-                    wait = self.take()
-            finally:
-                self._turn.leave()
-        except BaseException:
-            self._slots.leave()
-            raise
+        with self._slots.given_back_on_error():
+            if self._interval:
+                self._turn.enter()
+                with self._turn.left_after():
+                    for wait in self._waits():
+                        time.sleep(wait)
 
     async def aacquire(self) -> None:
-        """Take a slot and wait for the moment to send (async); cancellation gives the turn
-        on."""
+        """Take a slot and wait for the moment to send (async); cancellation gives the slot
+        and the turn on."""
         import asyncio
 
         await self._slots.aenter()
-        if not self._interval:
-            return
-        try:
-            await self._turn.aenter()
-            try:
-                wait = self.take()
-                while wait:  # woken at its moment, it is charged then (nothing booked ahead)
-                    await asyncio.sleep(wait)
-                    wait = self.take()
-            finally:
-                self._turn.leave()
-        except BaseException:
-            self._slots.leave()
-            raise
+        with self._slots.given_back_on_error():
+            if self._interval:
+                await self._turn.aenter()
+                with self._turn.left_after():
+                    for wait in self._waits():
+                        await asyncio.sleep(wait)
+
+    def _waits(self) -> Iterator[float]:
+        """The sleeps before this request (holding the turn) is charged: each time it wakes,
+        it asks again, so it is charged at its moment and nothing is booked ahead."""
+        wait = self.take()
+        while wait:
+            yield wait
+            wait = self.take()
 
     def release(self) -> None:
         """Give back a slot taken with ``acquire`` or ``aacquire``."""
@@ -240,6 +232,23 @@ class _Gate:
             else:
                 self._abandon(waiter)
             raise
+
+    @contextlib.contextmanager
+    def given_back_on_error(self) -> Iterator[None]:
+        """A place just entered is given back if what follows fails (or is cancelled)."""
+        try:
+            yield
+        except BaseException:
+            self.leave()
+            raise
+
+    @contextlib.contextmanager
+    def left_after(self) -> Iterator[None]:
+        """A place just entered is given back when what follows ends, however it ends."""
+        try:
+            yield
+        finally:
+            self.leave()
 
     def _abandon(self, waiter: _Waiter) -> None:
         with self._lock:
