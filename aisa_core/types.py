@@ -9,14 +9,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .errors import Attempt
 
@@ -40,6 +33,14 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
 ]
+
+
+def _zero_if_null(value: Any) -> Any:
+    return 0 if value is None else value
+
+
+ZeroIfNull = Annotated[int, BeforeValidator(_zero_if_null)]
+"""An integer field a gateway may send as null (read as 0)."""
 
 
 class _Open(BaseModel):
@@ -104,18 +105,13 @@ class Usage(_Open):
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    total_tokens: int = 0
+    total_tokens: ZeroIfNull = 0
     """As sent; when the gateway leaves it out (or sends null, or 0 beside counted tokens), the
     sum of ``prompt_tokens`` and ``completion_tokens``."""
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
     cost: float | None = None
     credits_remaining: float | None = None
-
-    @field_validator("total_tokens", mode="before")
-    @classmethod
-    def _null_total(cls, value: Any) -> Any:
-        return 0 if value is None else value
 
     @model_validator(mode="after")
     def _fill_total(self) -> Usage:
@@ -134,17 +130,10 @@ class Usage(_Open):
         return d.reasoning_tokens if d else None
 
 
-def _null_index(value: Any) -> Any:
-    """AIsa's image schema declares ``choices[].index`` nullable: null reads as 0 (an answer
-    with several choices is then numbered by position, see ``ChatCompletion``)."""
-    return 0 if value is None else value
-
-
-Index = Annotated[int, BeforeValidator(_null_index)]
-
-
 class Choice(_Open):
-    index: Index = 0
+    index: ZeroIfNull = 0
+    """AIsa's image schema declares it nullable: null reads as 0 (an answer with several
+    choices is then numbered by position, see ``ChatCompletion``)."""
     message: Message = Field(default_factory=Message)
     finish_reason: str | None = None
     logprobs: Any = None
@@ -246,7 +235,7 @@ class Delta(_Open):
 
 
 class ChunkChoice(_Open):
-    index: Index = 0
+    index: ZeroIfNull = 0
     delta: Delta = Field(default_factory=Delta)
     finish_reason: str | None = None
     logprobs: Any = None

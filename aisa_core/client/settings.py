@@ -89,11 +89,11 @@ class ClientSettings:
             "User-Agent": USER_AGENT,
         }
         if source:
-            headers["x-aisa-source"] = source
+            headers.update(check_headers({"x-aisa-source": source}))
         extra = check_headers(extra or {})
         if any(name.lower() == "authorization" for name in extra):
             raise ConfigurationError("set the key with api_key=, not an Authorization header")
-        return check_headers({**headers, **extra})
+        return {**headers, **extra}
 
     # The key: given, or read from AISA_API_KEY. A pickle never holds it (``Secret`` pickles
     # empty): the process that loads one reads AISA_API_KEY when the key is first needed, so an
