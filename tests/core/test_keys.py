@@ -328,7 +328,11 @@ def test_a_pickled_secret_reads_the_key_of_the_process_that_loads_it(
     assert again.get_secret_value() == "sk-aisa-of-the-loader-1"
 
 
-def test_copies_in_one_process_keep_the_key() -> None:
+def test_copies_in_one_process_keep_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AISA_API_KEY", "sk-aisa-some-other-key")  # a copy must not take this one
+    for client in (AISAClient(api_key=KEY), AsyncAISAClient(api_key=KEY)):
+        for clone in (copy.copy(client), copy.deepcopy(client)):
+            assert clone.settings.headers["Authorization"] == f"Bearer {KEY}"
     settings = ClientSettings(api_key=KEY)
     for clone in (copy.copy(Secret(KEY)), copy.deepcopy(Secret(KEY))):
         assert clone.get_secret_value() == KEY
