@@ -44,6 +44,11 @@ TIERS: dict[str, tuple[float, int]] = {
 NS = 1_000_000_000
 
 
+def _check_count(value: object, name: str, note: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigurationError(f"{name} must be a whole number >= 1{note}, got {value!r}")
+
+
 def gcra(tat: int, now: int, interval: int, burst: int = 1) -> tuple[int, int]:
     """One request at ``now`` against the theoretical arrival time ``tat`` (integers, e.g.
     nanoseconds): ``(0, new_tat)`` when it may be sent now, and is charged; else
@@ -71,14 +76,13 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if requests_per_minute is not None and not requests_per_minute > 0:
-            raise ConfigurationError("requests_per_minute must be positive")
-        if max_concurrent is not None and max_concurrent < 1:
-            raise ConfigurationError("max_concurrent must be at least 1")
-        if burst is not None and (isinstance(burst, bool) or not isinstance(burst, int)):
-            raise ConfigurationError(f"burst must be a whole number, got {burst!r}")
-        if burst is not None and burst < 1:
-            raise ConfigurationError("burst must be at least 1 (1: no burst)")
+        rate = requests_per_minute
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf
+        ):
+            raise ConfigurationError(f"requests_per_minute must be positive, got {rate!r}")
+        _check_count(max_concurrent, "max_concurrent", "")
+        _check_count(burst, "burst", " (1: no burst)")
         self.requests_per_minute = requests_per_minute
         self.max_concurrent = max_concurrent
         self.burst = burst or 1

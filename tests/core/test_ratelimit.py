@@ -190,10 +190,23 @@ def test_a_wait_charges_nothing() -> None:
     assert limiter.take() == 0.0
 
 
-def test_bad_bursts_are_refused() -> None:
-    for burst in (0, -1, 1.5, True):
-        with pytest.raises(ConfigurationError):
-            RateLimiter(60, burst=burst)  # type: ignore[arg-type]
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"burst": 0},
+        {"burst": -1},
+        {"burst": 1.5},
+        {"burst": True},
+        {"requests_per_minute": "60"},
+        {"requests_per_minute": float("nan")},
+        {"requests_per_minute": float("inf")},
+        {"max_concurrent": 1.5},
+        {"max_concurrent": "3"},
+    ],
+)
+def test_limits_of_the_wrong_kind_are_refused(args: dict[str, object]) -> None:
+    with pytest.raises(ConfigurationError):
+        RateLimiter(**{"requests_per_minute": 60, **args})  # type: ignore[arg-type]
 
 
 class Logged(RateLimiter):
