@@ -18,14 +18,20 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["json_object", "message_from_mapping", "parse_error_body", "retryable_flag"]
+__all__ = [
+    "json_object",
+    "message_from_mapping",
+    "parse_error_body",
+    "retryable_flag",
+    "safe_dumps",
+]
 
 
 def json_object(text: str) -> Mapping[str, Any] | None:
     """``text`` parsed as a JSON object, or ``None``."""
     try:
         data: Any = json.loads(text) if text.strip() else None
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deeply
         return None
     return data if isinstance(data, Mapping) else None
 
@@ -49,12 +55,20 @@ def message_from_mapping(data: Mapping[str, Any]) -> tuple[str, str | None, str 
         code = inner["status"]  # Gemini's layout: the number only repeats the HTTP status
     request_id = inner.get("request_id") or data.get("request_id")
     if not message:
-        message = json.dumps(data)[:500]
+        message = safe_dumps(data)[:500]
     return (
         str(message),
         None if code is None else str(code),
         None if request_id is None else str(request_id),
     )
+
+
+def safe_dumps(data: Any) -> str:
+    """``data`` as JSON text for a message, or a placeholder when it cannot be written."""
+    try:
+        return json.dumps(data)
+    except (ValueError, TypeError, RecursionError):
+        return "(an error body that cannot be shown)"
 
 
 def retryable_flag(body: str | Mapping[str, Any] | None) -> bool | None:

@@ -90,6 +90,8 @@ def data_url(data: bytes, mime: str) -> str:
 
 
 def text_part(text: str) -> Part:
+    if not isinstance(text, str):
+        raise InvalidInputError(f"text_part needs a string, not {type(text).__name__}")
     return {"type": "text", "text": text}
 
 
@@ -151,10 +153,13 @@ def file_part(
     return {"type": "file", "file": {"filename": name, "file_data": data_url(data, mime)}}
 
 
-def _content(parts: tuple[str | Part, ...]) -> str | list[Part]:
+def _content(parts: Sequence[str | Part]) -> str | list[Part]:
     if len(parts) == 1 and isinstance(parts[0], str):
         return parts[0]
-    return [text_part(p) if isinstance(p, str) else dict(p) for p in parts]
+    return [
+        text_part(p) if isinstance(p, str) else _checked_part(p, f"part {i}")
+        for i, p in enumerate(parts)
+    ]
 
 
 def system(text: str) -> MessageDict:
@@ -188,7 +193,15 @@ def tool_result(tool_call_id: str, content: str | Sequence[Part]) -> MessageDict
     """The answer to one tool call; ``content`` may be text or parts (e.g. an image)."""
     if not tool_call_id:
         raise InvalidInputError("tool_result needs the tool_call_id it answers")
-    body: str | list[Part] = content if isinstance(content, str) else [dict(p) for p in content]
+    if not isinstance(content, (str, list, tuple)):
+        raise InvalidInputError(
+            f"tool_result content is a {type(content).__name__}; pass a string or parts"
+        )
+    body: str | list[Part] = (
+        content
+        if isinstance(content, str)
+        else [_checked_part(p, f"tool_result part {i}") for i, p in enumerate(content)]
+    )
     return {"role": "tool", "tool_call_id": tool_call_id, "content": body}
 
 
@@ -202,6 +215,10 @@ def normalize_messages(
     """
     if isinstance(messages, (str, Mapping, BaseModel)):
         messages = [messages]
+    if not isinstance(messages, Iterable):
+        raise InvalidInputError(
+            f"messages is a {type(messages).__name__}; pass a string, a message dict or a list"
+        )
     out = [_one_message(m, i, developer_as_system) for i, m in enumerate(messages)]
     if not out:
         raise InvalidInputError("messages is empty", hint="Pass at least one message")
@@ -223,6 +240,33 @@ def _one_message(message: MessageLike, index: int, developer_as_system: bool) ->
         out["role"] = "system"
     if role == "tool" and not out.get("tool_call_id"):
         raise InvalidInputError(f"messages[{index}] is a tool message without tool_call_id")
-    if out.get("content") is None and role != "assistant":
-        raise InvalidInputError(f"messages[{index}] ({role}) has no content")
+    content = out.get("content")
+    if content is None:
+        if role != "assistant":
+            raise InvalidInputError(f"messages[{index}] ({role}) has no content")
+    elif isinstance(content, (list, tuple)):
+        where = f"messages[{index}].content"
+        out["content"] = [_checked_part(p, f"{where}[{i}]") for i, p in enumerate(content)]
+    elif not isinstance(content, str):
+        raise InvalidInputError(
+            f"messages[{index}].content is a {type(content).__name__}; "
+            "content is a string or a list of parts"
+        )
     return out
+
+
+def _checked_part(part: Any, where: str) -> Part:
+    """One content part: a dict with a string ``type`` (and a string ``text`` for a text part)."""
+    if isinstance(part, BaseModel):
+        part = part.model_dump(exclude_none=True)
+    if not isinstance(part, Mapping):
+        raise InvalidInputError(
+            f"{where} is a {type(part).__name__}, not a content part",
+            hint="Parts are dicts such as {'type': 'text', 'text': ...}; see text_part, image_part",
+        )
+    kind = part.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInputError(f"{where} has no 'type' (e.g. 'text' or 'image_url')")
+    if kind == "text" and not isinstance(part.get("text"), str):
+        raise InvalidInputError(f"{where} is a text part whose 'text' is not a string")
+    return dict(part)

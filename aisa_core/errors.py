@@ -33,7 +33,9 @@ Each error carries ``status_code``, ``code``, ``message``, ``request_id``, ``ret
 ``model`` and ``body`` (raw text, capped), plus ``hint`` (what to do). ``retryable`` says whether
 sending the same request again may help; ``error_from_response`` is the one place that maps an
 HTTP answer to a class. No error ever contains the API key: messages are built from the body and
-our own text only, and ``redact`` scrubs any string that might.
+our own text only, ``redact`` scrubs anything shaped like an ``sk-`` key, and ``scrub`` removes
+the client's own key, whatever its shape, from an error a call raises (``protocol.effects.Driver``
+calls it at the one place a call's errors leave it; both live in ``aisa_core.redaction``).
 """
 
 from __future__ import annotations
@@ -44,7 +46,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from ._error_bodies import message_from_mapping, parse_error_body, retryable_flag
+from ._error_bodies import message_from_mapping, parse_error_body, retryable_flag, safe_dumps
+from .redaction import redact, scrub
 
 __all__ = [
     "AISAError",
@@ -74,17 +77,10 @@ __all__ = [
     "error_from_response",
     "parse_error_body",
     "redact",
+    "scrub",
 ]
 
 _BODY_CAP = 2000
-_KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
-
-
-def redact(text: str, secret: str | None = None) -> str:
-    """Remove anything that looks like an API key (and ``secret`` itself) from ``text``."""
-    if secret:
-        text = text.replace(secret, "***")
-    return _KEY_PATTERN.sub("sk-***", text)
 
 
 class AISAError(Exception):
@@ -390,6 +386,7 @@ def error_from_body(data: Mapping[str, Any], *, model: str | None = None) -> AIS
         code=code,
         request_id=request_id,
         model=model,
-        body=json.dumps(data)[:_BODY_CAP],
+        body=safe_dumps(data)[:_BODY_CAP],
     )
     return _with_retryable(error, retryable_flag(data))
+

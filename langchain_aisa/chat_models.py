@@ -93,7 +93,13 @@ class ChatAISA(BaseChatModel):
       is downloaded; the gateway's ``usage`` is the exact count.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+    # hide_input_in_errors: a validation error must never print the arguments (the key).
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        protected_namespaces=(),
+        hide_input_in_errors=True,
+    )
 
     model_name: str = Field(alias="model")
     """Model id, e.g. ``gpt-4.1`` or ``claude-sonnet-4-5-20250929`` (``aisa/`` prefix allowed)."""

@@ -41,7 +41,6 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from aisa_core import (
     AISAClient,
     AsyncAISAClient,
-    ConfigurationError,
     RateLimiter,
     Secret,
     StreamHandler,
@@ -106,7 +105,8 @@ class AISA(FunctionCallingLLM):
     >>> llm.complete("Say hi").text  # doctest: +SKIP
 
     The key comes from ``api_key`` or ``AISA_API_KEY`` (never from ``OPENAI_*``) and is left out
-    of ``to_dict``/``to_json`` and pickles; an unpickled ``AISA`` reads ``AISA_API_KEY`` again.
+    of ``to_dict``/``to_json`` and pickles; an unpickled ``AISA`` reads ``AISA_API_KEY`` at its
+    first call (a clear ``ConfigurationError`` if it is not set), or takes ``llm.api_key = ...``.
     ``api_base`` (LlamaIndex's usual name) is accepted for ``base_url``; any other argument
     this class does not know is a ``ConfigurationError``, not silently dropped. Responses carry
     token counts, ``cost_usd`` when the gateway reports it and ``model`` (the model that
@@ -115,7 +115,8 @@ class AISA(FunctionCallingLLM):
     models, which refuse a tool-call history without it) and to no other.
     """
 
-    model_config = ConfigDict(validate_assignment=True)
+    # hide_input_in_errors: a validation error must never print the arguments (the key).
+    model_config = ConfigDict(validate_assignment=True, hide_input_in_errors=True)
 
     model: str = Field(default=DEFAULT_MODEL, description="AIsa model id, e.g. 'gpt-4.1'.")
     temperature: float | None = Field(
@@ -178,6 +179,8 @@ class AISA(FunctionCallingLLM):
 
     _client: AISAClient = PrivateAttr()
     _aclient: AsyncAISAClient = PrivateAttr()
+    _env_key: Secret | None = PrivateAttr(default=None)
+    """Unpickled without ``api_key``: the key ``AISA_API_KEY`` holds at the first call."""
 
     def __init__(self, model: str = DEFAULT_MODEL, **data: Any) -> None:
         super().__init__(model=model, **known_arguments(type(self), data))
@@ -195,7 +198,7 @@ class AISA(FunctionCallingLLM):
     def _connect(self) -> None:
         """Build the core clients: no I/O, but a missing key or a bad URL raises here."""
         settings: dict[str, Any] = {
-            "api_key": self.api_key.get_secret_value() if self.api_key else None,
+            "api_key": self.api_key.get_secret_value() if self.api_key else self._env_key,
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
@@ -220,18 +223,21 @@ class AISA(FunctionCallingLLM):
         return {"fields": fields}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        try:
-            type(self).__init__(self, **state["fields"])
-        except ConfigurationError as exc:
-            raise ConfigurationError(
-                f"cannot restore a pickled AISA: {exc.message} (keys are never pickled)",
-                hint="Set AISA_API_KEY in the process that unpickles it",
-            ) from exc
+        # Keys are never pickled: the key is AISA_API_KEY's at the first call (not at load),
+        # so an unpickled AISA can still be given one: set the variable, or ``llm.api_key``.
+        self._restore(state["fields"], Secret.from_env())
+
+    def _restore(self, fields: dict[str, Any], env_key: Secret | None) -> None:
+        FunctionCallingLLM.__init__(self, **fields)
+        self._env_key = env_key
+        self._connect()
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> AISA:
         shared = _NOT_PICKLED | {"callback_manager", "rate_limiter"}
         fields = {k: v if k in shared else copy.deepcopy(v, memo) for k, v in self.__dict__.items()}
-        return type(self)(**fields)
+        clone = type(self).__new__(type(self))
+        clone._restore(fields, self._env_key)
+        return clone
 
     def close(self) -> None:
         """Close the sync connection pool (an injected ``http_client`` is left open)."""

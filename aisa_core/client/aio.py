@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aisa_core.callbacks import StreamHandler, dispatch
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANK_MODEL
+from aisa_core.config import model_ids
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
@@ -155,7 +156,8 @@ class AsyncAISAClient(ClientBase):
     async def _call(self, op: Operation[T]) -> T:
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _AsyncIO(self)
-        driver = Driver(run(op, self._settings.plan(op.models, op.routes)))
+        s = self._settings
+        driver = Driver(run(op, s.plan(op.models, op.routes)), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -207,9 +209,15 @@ class AsyncAISAClient(ClientBase):
         return await self._call(Quote(self._settings, messages, model, options))
 
     async def generate_content(
-        self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
+        self,
+        model: str,
+        prompt: str | Sequence[Mapping[str, Any]],
+        *,
+        fallback_models: Sequence[str] | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
-        return await self._call(GenerateContent(self._settings, model, prompt, extra))
+        op = GenerateContent(self._settings, model, prompt, extra, fallback_models)
+        return await self._call(op)
 
     async def embed(
         self,
@@ -260,6 +268,7 @@ class AsyncAISAClient(ClientBase):
         self, prompt: Messages, models: Sequence[str], **options: Any
     ) -> list[CompareResult]:
         """The same prompt on several models concurrently; per model the answer or the error."""
+        models = model_ids(models, "models")  # a bare string is not read letter by letter
 
         async def one(m: str) -> CompareResult:
             started = time.perf_counter()

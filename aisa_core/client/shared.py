@@ -52,7 +52,8 @@ class StreamBase:
         self, settings: ClientSettings, op: Chat, handlers: Sequence[StreamHandler]
     ) -> None:
         self._state = StreamState(bool(handlers))
-        self._driver: Driver[None] = Driver(run_stream(op, settings.plan(op.models), self._state))
+        call = run_stream(op, settings.plan(op.models), self._state)
+        self._driver: Driver[None] = Driver(call, settings.secret)
 
     @property
     def model(self) -> str | None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aisa_core.callbacks import StreamHandler, dispatch
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANK_MODEL
+from aisa_core.config import model_ids
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
@@ -182,7 +183,8 @@ class AISAClient(ClientBase):
     def _call(self, op: Operation[T]) -> T:
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _IO(self)
-        driver = Driver(run(op, self._settings.plan(op.models, op.routes)))
+        s = self._settings
+        driver = Driver(run(op, s.plan(op.models, op.routes)), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -240,11 +242,18 @@ class AISAClient(ClientBase):
         return self._call(Quote(self._settings, messages, model, options))
 
     def generate_content(
-        self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
+        self,
+        model: str,
+        prompt: str | Sequence[Mapping[str, Any]],
+        *,
+        fallback_models: Sequence[str] | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         """Gemini's native ``generateContent`` (no streaming variant is documented); tries the
-        current ``/v1beta`` route, then the older ``/v1`` one."""
-        return self._call(GenerateContent(self._settings, model, prompt, extra))
+        current ``/v1beta`` route, then the older ``/v1`` one. Retried like ``chat``; falls back
+        to ``fallback_models`` (Gemini models) only when given."""
+        op = GenerateContent(self._settings, model, prompt, extra, fallback_models)
+        return self._call(op)
 
     def embed(
         self,
@@ -310,6 +319,7 @@ class AISAClient(ClientBase):
         self, prompt: Messages, models: Sequence[str], **options: Any
     ) -> list[CompareResult]:
         """The same prompt on several models at once; per model the answer or the error."""
+        models = model_ids(models, "models")  # a bare string is not read letter by letter
 
         def one(m: str) -> CompareResult:
             started = time.perf_counter()

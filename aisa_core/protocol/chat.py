@@ -9,7 +9,6 @@ request parameter (``temperature``, ``max_tokens``, ``stop``, ...; unknown ones 
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
@@ -29,7 +28,7 @@ from aisa_core.tools import normalize_tool_choice, to_response_format, to_tools
 from aisa_core.types import ChatCompletion, CompareResult, CostQuote
 
 from .operation import Operation
-from .wire import Reply, Request, meta_from, parse_json
+from .wire import Reply, Request, dumps, meta_from, parse_object
 
 __all__ = [
     "Chat",
@@ -86,8 +85,14 @@ def check_params(params: Mapping[str, Any]) -> None:
             isinstance(value, bool) or not isinstance(value, int) or value < least
         ):
             raise InvalidInputError(f"{name} must be an integer of at least {least}, got {value!r}")
+    seed = params.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidInputError(f"seed must be an integer, got {seed!r}")
     stop = params.get("stop")
-    if stop is not None and not isinstance(stop, (str, list, tuple)):
+    if stop is not None and not (
+        isinstance(stop, str)
+        or (isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop))
+    ):
         raise InvalidInputError(f"stop must be a string or a list of strings, got {stop!r}")
 
 
@@ -123,6 +128,8 @@ def build_payload(
         body["stream"] = True
         if include_usage:
             body["stream_options"] = {"include_usage": True}
+    if extra_body is not None and not isinstance(extra_body, Mapping):
+        raise InvalidInputError(f"extra_body must be a dict, not {type(extra_body).__name__}")
     if extra_body:
         body.update(extra_body)  # unknown parameters pass through unchanged
     return body
@@ -173,10 +180,11 @@ def _drop_gemini_extras(messages: list[dict[str, Any]]) -> None:
 
 
 def body_for(payload: dict[str, Any], model: str) -> bytes:
+    """The JSON body for one model; ``InvalidInputError`` if it is not valid JSON."""
     body = dict(payload, model=model)
     body["messages"] = [dict(m) for m in payload["messages"]]
     adapt_for_model(body, model)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return dumps(body)
 
 
 def parse_completion(reply: Reply, model: str) -> ChatCompletion:
@@ -227,9 +235,12 @@ class Chat(Operation[ChatCompletion]):
         self.url = target.url("/chat/completions")
         self.headers = target.request_headers(extra_headers, stream)
         self.timeouts = None if timeout is None else Timeouts.of(timeout)
+        # Encoded now, so a body that is not valid JSON fails before anything is sent.
+        self._first = body_for(self.payload, self.models[0])
 
     def request(self, model: str, route: int) -> Request:
-        return Request("POST", self.url, self.headers, body_for(self.payload, model), self.timeouts)
+        body = self._first if model == self.models[0] else body_for(self.payload, model)
+        return Request("POST", self.url, self.headers, body, self.timeouts)
 
     def read(self, reply: Reply, model: str) -> ChatCompletion:
         return parse_completion(reply, model)
@@ -257,7 +268,7 @@ class Quote(Operation[CostQuote]):
         return self._chat.request(model, route)
 
     def read(self, reply: Reply, model: str) -> CostQuote:
-        return CostQuote.model_validate(parse_json(reply, "cost quote"))
+        return parse_object(reply, "cost quote", CostQuote)
 
 
 def compare_result(
