@@ -5,7 +5,8 @@
 >>> print(client.chat("Say hi").text)  # doctest: +SKIP
 
 The pieces: ``AISAClient`` / ``AsyncAISAClient`` (chat, streams with callbacks, tools, vision,
-retries, fallback chains, models, balance, cost quotes, ``compare_models``), the error tree in
+retries, fallback chains, models, balance, cost quotes, ``compare_models``, ``embed``,
+``rerank``), the error tree in
 ``aisa_core.errors``, content builders in ``aisa_core.content``, tool helpers in
 ``aisa_core.tools``, the capability table in ``aisa_core.capabilities``, and the offline
 stand-in gateway in ``aisa_core.standin``.
@@ -68,6 +69,7 @@ from .errors import (
 from .health import ModelHealth, ModelStats
 from .protocol.retry import AttemptPlan, RetryPolicy, default_fallback_on
 from .ratelimit import RateLimiter
+from .retrieval import Embeddings, RankedDocument, Ranking
 from .stores import MemoryStore, Store
 from .tools import normalize_tool_choice, to_response_format, to_tool
 from .types import (
@@ -127,6 +129,7 @@ __all__ = [
     "ContentPolicyError",
     "ContextWindowExceededError",
     "CostQuote",
+    "Embeddings",
     "InsufficientCreditsError",
     "InvalidInputError",
     "MalformedResponseError",
@@ -139,6 +142,8 @@ __all__ = [
     "PermissionDeniedError",
     "PriceCapExceededError",
     "PrintHandler",
+    "RankedDocument",
+    "Ranking",
     "RateLimitError",
     "RateLimiter",
     "ResponseMeta",

@@ -53,6 +53,28 @@ def sniff_image_type(data: bytes) -> str | None:
     return None
 
 
+def sniff_audio_format(data: bytes) -> str | None:
+    """``"wav"`` or ``"mp3"`` from the first bytes of a recording, or ``None``."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WAVE":
+        return "wav"
+    if data.startswith(b"ID3"):
+        return "mp3"
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0 and data[1] & 0x06:
+        return "mp3"  # an MPEG audio frame: sync bits, and a layer (AAC's ADTS has none)
+    return None
+
+
+def _wrong_bytes(
+    source: bytes | str | Path, kind: str, why: str, argument: str
+) -> InvalidInputError:
+    """Content that is not the kind it claims to be (named by its path, never shown)."""
+    where = "the bytes given" if isinstance(source, bytes) else str(source)
+    return InvalidInputError(
+        f"{where} is not {kind} ({why})",
+        hint=f"Check the file, or pass {argument}= if its format is one not recognised here",
+    )
+
+
 def _read_source(source: bytes | str | Path, what: str) -> tuple[bytes, str | None]:
     """Bytes and a guessed MIME type from raw bytes or a local path."""
     if isinstance(source, bytes):
@@ -68,6 +90,8 @@ def data_url(data: bytes, mime: str) -> str:
 
 
 def text_part(text: str) -> Part:
+    if not isinstance(text, str):
+        raise InvalidInputError(f"text_part needs a string, not {type(text).__name__}")
     return {"type": "text", "text": text}
 
 
@@ -77,17 +101,24 @@ def image_part(
     mime_type: str | None = None,
     detail: Literal["auto", "low", "high"] | None = None,
 ) -> Part:
-    """An image from an http(s) URL, a ``data:`` URL, raw bytes or a local file path."""
-    if isinstance(source, str) and source.startswith(("http://", "https://", "data:")):
+    """An image from an http(s) URL, a ``data:image/...`` URL, raw bytes or a local file path.
+
+    Bytes and files are recognised by their content (PNG, JPEG, GIF, WebP, BMP), never by the
+    file's name: a text file named ``.png`` is refused. ``mime_type`` names another image format.
+    """
+    if isinstance(source, str) and source.startswith(("http://", "https://")):
+        url = source
+    elif isinstance(source, str) and source.startswith("data:"):
+        if not source[5:].lower().startswith("image/"):
+            raise InvalidInputError("the data: URL does not hold an image (data:image/...)")
         url = source
     else:
-        data, guessed = _read_source(source, "image")
-        mime = mime_type or sniff_image_type(data) or guessed
-        if not mime or not mime.startswith("image/"):
-            raise InvalidInputError(
-                "cannot tell the image type",
-                hint="Pass mime_type='image/png' (or jpeg, gif, webp)",
-            )
+        data, _ = _read_source(source, "image")
+        mime = mime_type or sniff_image_type(data)
+        if mime is None:
+            raise _wrong_bytes(source, "an image", "cannot tell the image type", "mime_type")
+        if not mime.startswith("image/"):
+            raise InvalidInputError(f"mime_type must be an image type, got {mime!r}")
         url = data_url(data, mime)
     image_url: dict[str, Any] = {"url": url}
     if detail:
@@ -96,13 +127,12 @@ def image_part(
 
 
 def audio_part(source: bytes | str | Path, *, format: str | None = None) -> Part:
-    """Audio as ``input_audio`` (base64); ``format`` such as ``wav`` or ``mp3``."""
-    data, guessed = _read_source(source, "audio")
-    fmt = format or (
-        guessed.split("/")[-1].replace("x-", "").replace("mpeg", "mp3") if guessed else None
-    )
+    """Audio as ``input_audio`` (base64). WAV and MP3 are recognised by their bytes, never by
+    the file's name; ``format`` (e.g. ``"flac"``) names another format."""
+    data, _ = _read_source(source, "audio")
+    fmt = format or sniff_audio_format(data)
     if not fmt:
-        raise InvalidInputError("cannot tell the audio format", hint="Pass format='wav' or 'mp3'")
+        raise _wrong_bytes(source, "WAV or MP3 audio", "cannot tell the audio format", "format")
     return {
         "type": "input_audio",
         "input_audio": {"data": base64.b64encode(data).decode("ascii"), "format": fmt},
@@ -116,15 +146,20 @@ def file_part(
     data, guessed = _read_source(source, "file")
     name = filename or (Path(source).name if not isinstance(source, bytes) else "file")
     mime = mime_type or guessed or ("application/pdf" if data.startswith(b"%PDF") else None)
+    if mime == "application/pdf" and not mime_type and not data.startswith(b"%PDF"):
+        raise _wrong_bytes(source, "a PDF", "it does not start with %PDF", "mime_type")
     if not mime:
         raise InvalidInputError("cannot tell the file type", hint="Pass mime_type=")
     return {"type": "file", "file": {"filename": name, "file_data": data_url(data, mime)}}
 
 
-def _content(parts: tuple[str | Part, ...]) -> str | list[Part]:
+def _content(parts: Sequence[str | Part]) -> str | list[Part]:
     if len(parts) == 1 and isinstance(parts[0], str):
         return parts[0]
-    return [text_part(p) if isinstance(p, str) else dict(p) for p in parts]
+    return [
+        text_part(p) if isinstance(p, str) else _checked_part(p, f"part {i}")
+        for i, p in enumerate(parts)
+    ]
 
 
 def system(text: str) -> MessageDict:
@@ -139,11 +174,18 @@ def user(*parts: str | Part) -> MessageDict:
 
 
 def assistant(
-    content: str | None = None, *, tool_calls: Sequence[Mapping[str, Any]] | None = None
+    content: str | None = None,
+    *,
+    tool_calls: Sequence[Mapping[str, Any]] | None = None,
+    reasoning_content: str | None = None,
 ) -> MessageDict:
+    """An assistant turn for the history; ``reasoning_content`` is sent back only to the models
+    that need it (DeepSeek and Kimi thinking models, after a tool call) and dropped for others."""
     message: MessageDict = {"role": "assistant", "content": content}
     if tool_calls:
         message["tool_calls"] = [dict(tc) for tc in tool_calls]
+    if reasoning_content is not None:
+        message["reasoning_content"] = reasoning_content
     return message
 
 
@@ -151,7 +193,15 @@ def tool_result(tool_call_id: str, content: str | Sequence[Part]) -> MessageDict
     """The answer to one tool call; ``content`` may be text or parts (e.g. an image)."""
     if not tool_call_id:
         raise InvalidInputError("tool_result needs the tool_call_id it answers")
-    body: str | list[Part] = content if isinstance(content, str) else [dict(p) for p in content]
+    if not isinstance(content, (str, list, tuple)):
+        raise InvalidInputError(
+            f"tool_result content is a {type(content).__name__}; pass a string or parts"
+        )
+    body: str | list[Part] = (
+        content
+        if isinstance(content, str)
+        else [_checked_part(p, f"tool_result part {i}") for i, p in enumerate(content)]
+    )
     return {"role": "tool", "tool_call_id": tool_call_id, "content": body}
 
 
@@ -165,6 +215,10 @@ def normalize_messages(
     """
     if isinstance(messages, (str, Mapping, BaseModel)):
         messages = [messages]
+    if not isinstance(messages, Iterable):
+        raise InvalidInputError(
+            f"messages is a {type(messages).__name__}; pass a string, a message dict or a list"
+        )
     out = [_one_message(m, i, developer_as_system) for i, m in enumerate(messages)]
     if not out:
         raise InvalidInputError("messages is empty", hint="Pass at least one message")
@@ -186,6 +240,33 @@ def _one_message(message: MessageLike, index: int, developer_as_system: bool) ->
         out["role"] = "system"
     if role == "tool" and not out.get("tool_call_id"):
         raise InvalidInputError(f"messages[{index}] is a tool message without tool_call_id")
-    if out.get("content") is None and role != "assistant":
-        raise InvalidInputError(f"messages[{index}] ({role}) has no content")
+    content = out.get("content")
+    if content is None:
+        if role != "assistant":
+            raise InvalidInputError(f"messages[{index}] ({role}) has no content")
+    elif isinstance(content, (list, tuple)):
+        where = f"messages[{index}].content"
+        out["content"] = [_checked_part(p, f"{where}[{i}]") for i, p in enumerate(content)]
+    elif not isinstance(content, str):
+        raise InvalidInputError(
+            f"messages[{index}].content is a {type(content).__name__}; "
+            "content is a string or a list of parts"
+        )
     return out
+
+
+def _checked_part(part: Any, where: str) -> Part:
+    """One content part: a dict with a string ``type`` (and a string ``text`` for a text part)."""
+    if isinstance(part, BaseModel):
+        part = part.model_dump(exclude_none=True)
+    if not isinstance(part, Mapping):
+        raise InvalidInputError(
+            f"{where} is a {type(part).__name__}, not a content part",
+            hint="Parts are dicts such as {'type': 'text', 'text': ...}; see text_part, image_part",
+        )
+    kind = part.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise InvalidInputError(f"{where} has no 'type' (e.g. 'text' or 'image_url')")
+    if kind == "text" and not isinstance(part.get("text"), str):
+        raise InvalidInputError(f"{where} is a text part whose 'text' is not a string")
+    return dict(part)

@@ -27,20 +27,34 @@
     │   └── PriceCapExceededError       402 estimated_price_exceeds_max_price (also a 402 error)
     └── AllModelsFailedError            a fallback chain ran out; ``attempts`` has every failure
 
+Error bodies come in several layouts; ``_error_bodies`` reads them all. ``retryable`` is decided by
+the class unless the body carries its own boolean ``retryable``, which then decides retries of the
+same model (falling back to another model still follows the class).
+
 Each error carries ``status_code``, ``code``, ``message``, ``request_id``, ``retry_after``,
 ``model`` and ``body`` (raw text, capped), plus ``hint`` (what to do). ``retryable`` says whether
 sending the same request again may help; ``error_from_response`` is the one place that maps an
 HTTP answer to a class. No error ever contains the API key: messages are built from the body and
-our own text only, and ``redact`` scrubs any string that might.
+our own text only, ``redact`` scrubs anything shaped like an ``sk-`` key, and ``scrub`` removes
+the client's own key, whatever its shape, from an error a call raises (``protocol.effects.Driver``
+calls it at the one place a call's errors leave it; both live in ``aisa_core.redaction``).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from ._error_bodies import (
+    message_from_mapping,
+    parse_error_body,
+    parse_retry_after,
+    retryable_flag,
+    safe_dumps,
+)
+from .redaction import redact, scrub
 
 __all__ = [
     "AISAError",
@@ -72,23 +86,16 @@ __all__ = [
     "error_from_response",
     "parse_error_body",
     "redact",
+    "scrub",
 ]
 
 _BODY_CAP = 2000
-_KEY_PATTERN = re.compile(r"sk-[A-Za-z0-9_\-]{6,}")
-
-
-def redact(text: str, secret: str | None = None) -> str:
-    """Remove anything that looks like an API key (and ``secret`` itself) from ``text``."""
-    if secret:
-        text = text.replace(secret, "***")
-    return _KEY_PATTERN.sub("sk-***", text)
 
 
 class AISAError(Exception):
     """Base class: ``except AISAError`` catches everything this package raises on purpose."""
 
-    retryable: ClassVar[bool] = False
+    retryable: bool = False  # per class; an error body's own ``retryable`` wins (see above)
     default_hint: ClassVar[str | None] = None
 
     def __init__(
@@ -340,56 +347,6 @@ _CONTEXT = re.compile(
 )
 
 
-def parse_error_body(body: str | bytes | None) -> tuple[str, str | None, str | None]:
-    """Return ``(message, code, request_id)`` from any error body the gateway is known to send.
-
-    Accepts ``{"error": {...}}``, ``{"error": "text"}``, a top-level ``code``/``message`` and
-    plain text. Never raises.
-    """
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    try:
-        data: Any = json.loads(text) if text.strip() else None
-    except ValueError:
-        data = None
-    if not isinstance(data, Mapping):
-        return (text.strip()[:500] or "no error message in the response"), None, None
-    return _message_from_mapping(data)
-
-
-def _message_from_mapping(data: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
-    error = data.get("error")
-    inner: Mapping[str, Any] = error if isinstance(error, Mapping) else {}
-    message = inner.get("message") or (error if isinstance(error, str) else None)
-    message = message or data.get("message") or data.get("detail")
-    code = inner.get("code") or data.get("code")
-    request_id = inner.get("request_id") or data.get("request_id")
-    if not message:
-        message = json.dumps(data)[:500]
-    return (
-        str(message),
-        None if code is None else str(code),
-        None if request_id is None else str(request_id),
-    )
-
-
-def parse_retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds from ``Retry-After`` (or ``retry-after-ms``); ``None`` when absent or unreadable."""
-    lowered = {k.lower(): v for k, v in headers.items()}
-    raw_ms = lowered.get("retry-after-ms")
-    if raw_ms is not None:
-        try:
-            return max(0.0, float(raw_ms) / 1000)
-        except ValueError:
-            pass
-    raw = lowered.get("retry-after")
-    if raw is None:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        return None  # an HTTP date: rare here; treat as absent and use our own backoff
-
-
 def classify(status: int | None, code: str | None, message: str) -> type[AISAError]:
     """Pick the error class: a known ``code`` wins over the status, then message patterns."""
     if status == 503 and _NO_CHANNEL.search(message):
@@ -419,7 +376,7 @@ def error_from_response(
     cls = classify(status, code, message)
     lowered = {k.lower(): v for k, v in headers.items()}
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else (body or "")
-    return cls(
+    error = cls(
         message,
         status_code=status,
         code=code,
@@ -428,21 +385,29 @@ def error_from_response(
         model=model,
         body=text,
     )
+    return _with_retryable(error, retryable_flag(text))
+
+
+def _with_retryable(error: AISAError, flag: bool | None) -> AISAError:
+    if flag is not None:
+        error.retryable = flag
+    return error
 
 
 def error_from_body(data: Mapping[str, Any], *, model: str | None = None) -> AISAError:
     """An in-band ``error`` event: a 200 stream whose event has ``error`` and no ``choices``."""
-    message, code, request_id = _message_from_mapping(data)
+    message, code, request_id = message_from_mapping(data)
     error = data.get("error")
     status: int | None = None
     if isinstance(error, Mapping) and isinstance(error.get("status"), int):
         status = error["status"]
     cls = classify(status, code, message)
-    return cls(
+    error = cls(
         message,
         status_code=status,
         code=code,
         request_id=request_id,
         model=model,
-        body=json.dumps(data)[:_BODY_CAP],
+        body=safe_dumps(data)[:_BODY_CAP],
     )
+    return _with_retryable(error, retryable_flag(data))

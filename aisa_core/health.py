@@ -176,8 +176,8 @@ class ModelHealth:
         # opens it counts the trip: failures of calls admitted before it add nothing.
         (trips,) = yield StoreOp(self.store, "get_many", [trips_key])
         cooldown = min(self.cooldown * self.backoff ** int(trips or 0), self.max_cooldown)
-        if error.retry_after is not None:
-            cooldown = max(cooldown, error.retry_after)
+        if error.retry_after is not None:  # a longer Retry-After wins, up to max_cooldown
+            cooldown = max(cooldown, min(error.retry_after, self.max_cooldown))
         now = yield StoreOp(self.store, "now")
         verb = "set" if ticket.probe else "add"  # a failed probe re-opens what it held
         opened = yield StoreOp(self.store, verb, open_key, now + cooldown, cooldown)

@@ -3,13 +3,23 @@ model, thread and event loop that uses one limiter.
 
 AIsa's tiers (free 60 RPM / 5 concurrent, starter 600 / 20, growth 3000 / 50) are presets:
 ``RateLimiter.tier("starter")``. Staying under them avoids 429s, which a retried chat call
-may turn into double billing. The bucket arithmetic is pure (``reserve``), the waiting is in
-two thin shells, and waiters are woken in arrival order.
+may turn into double billing.
+
+What "N per minute" means here: in *any* 60-second window at most N requests are sent, so
+by default they go out evenly, one every 60/N seconds (a generic cell rate algorithm, GCRA,
+whose whole state is one timestamp). ``burst=B`` lets B go back to back before the spacing
+starts, at the price of up to N + B - 1 in one window. A request is charged when it is
+*sent*: it first waits for a concurrency slot, then for its turn, so requests held behind
+a stalled slot leave spaced out, never all at once.
+
+The arithmetic is pure (``gcra``, ``RateLimiter.take``, on an injectable clock); the waiting is
+in two thin shells (``acquire`` and ``aacquire``), and waiters are served in arrival order.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 import time
 from collections import deque
@@ -21,7 +31,9 @@ from .errors import ConfigurationError
 if TYPE_CHECKING:
     import asyncio
 
-__all__ = ["TIERS", "RateLimiter"]
+    _Waiter = threading.Event | tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]
+
+__all__ = ["TIERS", "RateLimiter", "gcra"]
 
 TIERS: dict[str, tuple[float, int]] = {
     "free": (60, 5),
@@ -29,11 +41,32 @@ TIERS: dict[str, tuple[float, int]] = {
     "growth": (3000, 50),
 }
 
+NS = 1_000_000_000
+
+
+def _check_count(value: object, name: str, note: str) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigurationError(f"{name} must be a whole number >= 1{note}, got {value!r}")
+
+
+def gcra(tat: int, now: int, interval: int, burst: int = 1) -> tuple[int, int]:
+    """One request at ``now`` against the theoretical arrival time ``tat`` (integers, e.g.
+    nanoseconds): ``(0, new_tat)`` when it may be sent now, and is charged; else
+    ``(wait, tat)``, how long until it may, with nothing charged.
+
+    With ``burst=1`` two requests are never closer than ``interval``; ``burst=B`` lets B go
+    back to back. Integers keep "N in any window" exact (no rounding lets an N+1th in)."""
+    earliest = tat - (burst - 1) * interval
+    if now < earliest:
+        return earliest - now, tat
+    return 0, max(tat, now) + interval
+
 
 class RateLimiter:
-    """``requests_per_minute`` (a token bucket that allows a burst of ``burst`` requests) and
-    ``max_concurrent`` (requests in flight, streams included until they close). Either may be
-    ``None`` for no limit of that kind."""
+    """``requests_per_minute`` (at most that many in any 60 s, evenly spaced unless ``burst``
+    allows more back to back) and ``max_concurrent`` (requests in flight, streams included
+    until they close). Either may be ``None`` for no limit of that kind. ``clock`` is for
+    tests of the arithmetic (``take``); waits always sleep in real time."""
 
     def __init__(
         self,
@@ -43,23 +76,23 @@ class RateLimiter:
         *,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if requests_per_minute is not None and requests_per_minute <= 0:
-            raise ConfigurationError("requests_per_minute must be positive")
-        if max_concurrent is not None and max_concurrent < 1:
-            raise ConfigurationError("max_concurrent must be at least 1")
+        rate = requests_per_minute
+        if rate is not None and (
+            isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < math.inf
+        ):
+            raise ConfigurationError(f"requests_per_minute must be positive, got {rate!r}")
+        _check_count(max_concurrent, "max_concurrent", "")
+        _check_count(burst, "burst", " (1: no burst)")
         self.requests_per_minute = requests_per_minute
         self.max_concurrent = max_concurrent
-        self._rate = (requests_per_minute or 0) / 60.0
-        self._capacity = float(burst if burst is not None else max(1, int(self._rate * 5) or 1))
-        self._tokens = self._capacity
+        self.burst = burst or 1
+        # In nanoseconds, one more than 60/N: N intervals always cover a full minute.
+        self._interval = math.ceil(60 * NS / requests_per_minute) + 1 if requests_per_minute else 0
         self._clock = clock
-        self._stamp = clock()
         self._lock = threading.Lock()
-        self._in_flight = 0
-        self._waiters: deque[
-            threading.Event | tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]
-        ]
-        self._waiters = deque()
+        self._tat = self._now()
+        self._slots = _Gate(max_concurrent)
+        self._turn = _Gate(1)  # one request at a time waits for its moment, in arrival order
 
     @classmethod
     def tier(cls, name: Literal["free", "starter", "growth"]) -> RateLimiter:
@@ -67,98 +100,67 @@ class RateLimiter:
         return cls(rpm, concurrent)
 
     def __repr__(self) -> str:
+        burst = f", burst={self.burst}" if self.burst > 1 else ""
         return (
             f"RateLimiter(requests_per_minute={self.requests_per_minute}, "
-            f"max_concurrent={self.max_concurrent})"
+            f"max_concurrent={self.max_concurrent}{burst})"
         )
 
     def __reduce__(self) -> tuple[type[RateLimiter], tuple[float | None, int | None, int]]:
         # A pickled limiter (e.g. sent to a worker process) starts fresh in that process.
-        return (RateLimiter, (self.requests_per_minute, self.max_concurrent, int(self._capacity)))
+        return (RateLimiter, (self.requests_per_minute, self.max_concurrent, self.burst))
 
     @property
     def in_flight(self) -> int:
-        return self._in_flight
+        return self._slots.count
 
-    def reserve(self) -> float:
-        """Take one request from the bucket; return how long to wait before sending it."""
-        if not self._rate:
+    def _now(self) -> int:
+        return round(self._clock() * NS)
+
+    def take(self) -> float:
+        """Charge one request now if the rate allows it (``0.0``), else return the seconds
+        until it would, charging nothing."""
+        if not self._interval:
             return 0.0
         with self._lock:
-            now = self._clock()
-            self._tokens = min(self._capacity, self._tokens + (now - self._stamp) * self._rate)
-            self._stamp = now
-            self._tokens -= 1
-            return 0.0 if self._tokens >= 0 else -self._tokens / self._rate
-
-    def _try_enter(self) -> bool:
-        if self.max_concurrent is None:
-            return True
-        if self._in_flight < self.max_concurrent:
-            self._in_flight += 1
-            return True
-        return False
-
-    def _leave(self) -> None:
-        if self.max_concurrent is None:
-            return
-        with self._lock:
-            self._in_flight -= 1
-            self._wake_next()
-
-    def _wake_next(self) -> None:
-        """Wake the first live waiter (call with the lock held)."""
-        while self._waiters:
-            waiter = self._waiters.popleft()
-            if isinstance(waiter, threading.Event):
-                waiter.set()
-                return
-            loop, future = waiter
-            if not future.done() and not loop.is_closed():
-                loop.call_soon_threadsafe(_wake, future)
-                return
+            wait, self._tat = gcra(self._tat, self._now(), self._interval, self.burst)
+        return wait / NS
 
     def acquire(self) -> None:
-        """Take one request slot, waiting as long as needed (sync); give it back with
+        """Take a slot and wait for the moment to send (sync); give the slot back with
         ``release``."""
-        wait = self.reserve()
-        if wait:
-            time.sleep(wait)
-        while True:
-            with self._lock:
-                if self._try_enter():
-                    return
-                event = threading.Event()
-                self._waiters.append(event)
-            event.wait()
+        self._slots.enter()
+        with self._slots.given_back_on_error():
+            if self._interval:
+                self._turn.enter()
+                with self._turn.left_after():
+                    for wait in self._waits():
+                        time.sleep(wait)
 
     async def aacquire(self) -> None:
-        """Take one request slot (async); cancellation while waiting gives the turn on."""
+        """Take a slot and wait for the moment to send (async); cancellation gives the slot
+        and the turn on."""
         import asyncio
 
-        wait = self.reserve()
-        if wait:
-            await asyncio.sleep(wait)
-        loop = asyncio.get_running_loop()
-        while True:
-            with self._lock:
-                if self._try_enter():
-                    return
-                future: asyncio.Future[None] = loop.create_future()
-                self._waiters.append((loop, future))
-            try:
-                await future
-            except asyncio.CancelledError:
-                with self._lock:
-                    if future.done() and not future.cancelled():
-                        self._wake_next()  # we were woken but leave: give the turn on
-                    with contextlib.suppress(ValueError):
-                        self._waiters.remove((loop, future))
-                raise
+        await self._slots.aenter()
+        with self._slots.given_back_on_error():
+            if self._interval:
+                await self._turn.aenter()
+                with self._turn.left_after():
+                    for wait in self._waits():
+                        await asyncio.sleep(wait)
+
+    def _waits(self) -> Iterator[float]:
+        """The sleeps before this request (holding the turn) is charged: each time it wakes,
+        it asks again, so it is charged at its moment and nothing is booked ahead."""
+        wait = self.take()
+        while wait:
+            yield wait
+            wait = self.take()
 
     def release(self) -> None:
         """Give back a slot taken with ``acquire`` or ``aacquire``."""
-        self._leave()
+        self._slots.leave()
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
@@ -179,6 +181,115 @@ class RateLimiter:
             self.release()
 
 
-def _wake(future: asyncio.Future[None]) -> None:
-    if not future.done():
+class _Gate:
+    """At most ``capacity`` holders (``None``: no limit); the rest wait in arrival order,
+    threads and event loops alike. A leaving holder hands its place straight to the first
+    waiter, so a newcomer never overtakes one that is waiting."""
+
+    __slots__ = ("_lock", "_waiters", "capacity", "count")
+
+    def __init__(self, capacity: int | None) -> None:
+        self.capacity = capacity
+        self.count = 0
+        self._lock = threading.Lock()
+        self._waiters: deque[_Waiter] = deque()
+
+    def _free(self) -> bool:
+        """Take a place if one is free and nobody waits for it (call with the lock held)."""
+        assert self.capacity is not None
+        if self.count < self.capacity and not self._waiters:
+            self.count += 1
+            return True
+        return False
+
+    def enter(self) -> None:
+        if self.capacity is None:
+            return
+        with self._lock:
+            if self._free():
+                return
+            event = threading.Event()
+            self._waiters.append(event)
+        try:
+            event.wait()
+        except BaseException:  # e.g. KeyboardInterrupt: never keep a place nobody holds
+            self._abandon(event)
+            raise
+
+    async def aenter(self) -> None:
+        if self.capacity is None:
+            return
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        with self._lock:
+            if self._free():
+                return
+            future: asyncio.Future[None] = loop.create_future()
+            waiter = (loop, future)
+            self._waiters.append(waiter)
+        try:
+            await future
+        except BaseException:
+            if future.done() and not future.cancelled():
+                self.leave()  # we were handed the place but leave: pass it on
+            else:
+                self._abandon(waiter)
+            raise
+
+    @contextlib.contextmanager
+    def given_back_on_error(self) -> Iterator[None]:
+        """A place just entered is given back if what follows fails (or is cancelled)."""
+        try:
+            yield
+        except BaseException:
+            self.leave()
+            raise
+
+    @contextlib.contextmanager
+    def left_after(self) -> Iterator[None]:
+        """A place just entered is given back when what follows ends, however it ends."""
+        try:
+            yield
+        finally:
+            self.leave()
+
+    def _abandon(self, waiter: _Waiter) -> None:
+        with self._lock:
+            try:
+                self._waiters.remove(waiter)
+                return
+            except ValueError:
+                pass  # already handed the place
+        if isinstance(waiter, threading.Event):
+            self.leave()
+        # an async waiter handed the place is woken by ``_wake``, which passes it on
+
+    def leave(self) -> None:
+        if self.capacity is None:
+            return
+        with self._lock:
+            while self._waiters:
+                if self._hand(self._waiters.popleft()):
+                    return  # the place passes on: ``count`` is unchanged
+            self.count -= 1
+
+    def _hand(self, waiter: _Waiter) -> bool:
+        if isinstance(waiter, threading.Event):
+            waiter.set()
+            return True
+        loop, future = waiter
+        if future.done() or loop.is_closed():
+            return False
+        try:
+            loop.call_soon_threadsafe(_wake, self, future)
+        except RuntimeError:  # the loop closed meanwhile
+            return False
+        return True
+
+
+def _wake(gate: _Gate, future: asyncio.Future[None]) -> None:
+    if future.done():  # cancelled after it was handed the place: pass it on
+        gate.leave()
+    else:
         future.set_result(None)

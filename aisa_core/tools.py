@@ -25,7 +25,7 @@ def to_tool(tool: ToolLike, *, strict: bool | None = None) -> dict[str, Any]:
     """``{"type": "function", "function": {...}}`` from an OpenAI tool dict, a bare function
     schema dict (``name``/``parameters``), a pydantic model class or a typed Python function."""
     if isinstance(tool, Mapping):
-        function = dict(tool["function"]) if tool.get("type") == "function" else _from_dict(tool)
+        function = _from_tool_dict(tool) if tool.get("type") == "function" else _from_dict(tool)
     elif isinstance(tool, type) and issubclass(tool, BaseModel):
         function = _from_model(tool)
     elif callable(tool):
@@ -44,12 +44,21 @@ def to_tool(tool: ToolLike, *, strict: bool | None = None) -> dict[str, Any]:
 
 
 def to_tools(tools: Sequence[ToolLike], *, strict: bool | None = None) -> list[dict[str, Any]]:
+    if isinstance(tools, (str, bytes, Mapping)) or not isinstance(tools, Sequence):
+        raise InvalidInputError(f"tools must be a list of tools, not {type(tools).__name__}")
     converted = [to_tool(t, strict=strict) for t in tools]
     names = [t["function"]["name"] for t in converted]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise InvalidInputError(f"duplicate tool names: {', '.join(duplicates)}")
     return converted
+
+
+def _from_tool_dict(tool: Mapping[str, Any]) -> dict[str, Any]:
+    function = tool.get("function")
+    if not isinstance(function, Mapping):
+        raise InvalidInputError("a tool of type 'function' needs a 'function' dict")
+    return dict(function)
 
 
 def _from_dict(schema: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,9 +7,9 @@ is how peers lose reasoning text, served model names and costs.
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from .errors import Attempt
 
@@ -33,6 +33,14 @@ __all__ = [
     "ToolCallDelta",
     "Usage",
 ]
+
+
+def _zero_if_null(value: Any) -> Any:
+    return 0 if value is None else value
+
+
+ZeroIfNull = Annotated[int, BeforeValidator(_zero_if_null)]
+"""An integer field a gateway may send as null (read as 0)."""
 
 
 class _Open(BaseModel):
@@ -97,11 +105,19 @@ class Usage(_Open):
 
     prompt_tokens: int = 0
     completion_tokens: int = 0
-    total_tokens: int = 0
+    total_tokens: ZeroIfNull = 0
+    """As sent; when the gateway leaves it out (or sends null, or 0 beside counted tokens), the
+    sum of ``prompt_tokens`` and ``completion_tokens``."""
     prompt_tokens_details: PromptTokensDetails | None = None
     completion_tokens_details: CompletionTokensDetails | None = None
     cost: float | None = None
     credits_remaining: float | None = None
+
+    @model_validator(mode="after")
+    def _fill_total(self) -> Usage:
+        if not self.total_tokens:
+            self.total_tokens = self.prompt_tokens + self.completion_tokens
+        return self
 
     @property
     def cached_tokens(self) -> int | None:
@@ -115,7 +131,9 @@ class Usage(_Open):
 
 
 class Choice(_Open):
-    index: int = 0
+    index: ZeroIfNull = 0
+    """AIsa's image schema declares it nullable: null reads as 0 (an answer with several
+    choices is then numbered by position, see ``ChatCompletion``)."""
     message: Message = Field(default_factory=Message)
     finish_reason: str | None = None
     logprobs: Any = None
@@ -165,6 +183,15 @@ class ChatCompletion(_Open):
     system_fingerprint: str | None = None
     meta: ResponseMeta = Field(default_factory=ResponseMeta, exclude=True)
 
+    @model_validator(mode="after")
+    def _number_choices(self) -> ChatCompletion:
+        """Choices whose indexes repeat (null indexes, read as 0) are numbered by position."""
+        choices = self.choices
+        if len(choices) > 1 and len({c.index for c in choices}) < len(choices):
+            for position, choice in enumerate(choices):
+                choice.index = position
+        return self
+
     @property
     def message(self) -> Message:
         return self.choices[0].message if self.choices else Message()
@@ -210,7 +237,7 @@ class Delta(_Open):
 
 
 class ChunkChoice(_Open):
-    index: int = 0
+    index: ZeroIfNull = 0
     delta: Delta = Field(default_factory=Delta)
     finish_reason: str | None = None
     logprobs: Any = None
@@ -279,6 +306,7 @@ class ModelInfo(_Open):
 class Balance(_Open):
     """``/v1/credits/balance``; all money in integer micro-USD."""
 
+    currency: str | None = None
     account_balance_micros_usd: int | None = None
     available_balance_micros_usd: int | None = None
     api_key: dict[str, Any] | None = None
@@ -299,6 +327,7 @@ class CostQuote(_Open):
     estimated_cost_micros_usd: int | None = None
     max_cost_micros_usd: int | None = None
     may_exceed_estimate: bool | None = None
+    estimated_at: str | None = None
 
 
 class CompareResult(BaseModel):
@@ -314,6 +343,8 @@ class CompareResult(BaseModel):
     completion_tokens: int | None = None
     cost_usd: float | None = None
     served_model: str | None = None
+    finish_reason: str | None = None
+    """``"length"`` when the answer was cut at ``max_tokens``."""
     error: str | None = None
     error_type: str | None = None
     status: Literal["ok", "error"] = "ok"

@@ -43,6 +43,13 @@ def _rate(results: Results, name: str, cpu: bool = False) -> float:
     return float(_rows(results, "async")[name]["calls_per_s"])
 
 
+def _texts(mode: str) -> Getter:
+    def get(results: Results, name: str, cpu: bool = False) -> float:
+        return float(_rows(results, "embed")[name][f"{mode}_texts_per_s"])
+
+    return get
+
+
 def _import(results: Results, statement: str) -> float:
     return float(results["import"][statement]["best_ms"])
 
@@ -184,6 +191,34 @@ TARGETS: tuple[tuple[str, Value, str, float, bool], ...] = (
         "<=",
         1.03,
         True,
+    ),
+    (
+        "embed 10k texts: AISAEmbeddings.embed_documents ≥ 2× OpenAIEmbeddings",
+        _ratio(_texts("sync"), "AISAEmbeddings", "OpenAIEmbeddings"),
+        ">=",
+        2.0,
+        False,
+    ),
+    (
+        "embed 10k texts: AISAEmbeddings.aembed_documents ≥ 5× OpenAIEmbeddings",
+        _ratio(_texts("async"), "AISAEmbeddings", "OpenAIEmbeddings"),
+        ">=",
+        5.0,
+        False,
+    ),
+    (
+        "embed 10k texts: AISAEmbedding (llama) ≥ 2× llama OpenAIEmbedding",
+        _ratio(_texts("sync"), "AISAEmbedding (llama)", "llama OpenAIEmbedding"),
+        ">=",
+        2.0,
+        False,
+    ),
+    (
+        "embed 10k texts, async: AISAEmbedding (llama) ≥ 5× llama OpenAIEmbedding",
+        _ratio(_texts("async"), "AISAEmbedding (llama)", "llama OpenAIEmbedding"),
+        ">=",
+        5.0,
+        False,
     ),
     (
         "routed invoke ≤ 1.1× direct ChatAISA.invoke",
@@ -362,6 +397,15 @@ def _routing_table(results: Results) -> list[str]:
     return _table(["measurement", "median (wall)", "median (CPU)"], rows)
 
 
+def _embed_table(results: Results) -> list[str]:
+    import embed  # bench/ is not a package; run.py puts it on the path
+
+    section = results["embed"]
+    headers, rows, notes = embed.table(section)
+    paragraphs = [line for note in notes for line in ("", note)]
+    return [*_table(headers, rows), *paragraphs, *_skipped(section)]
+
+
 def markdown(results: Results) -> str:
     meta = results["meta"]
     out = [
@@ -394,6 +438,7 @@ def markdown(results: Results) -> str:
         ("async", f"Async throughput ({meta['concurrency']} requests in flight)", _async),
         ("routing", "Routing (langchain_aisa.router)", _routing_table),
         ("tracing", "Tracing overhead (aisa_core.telemetry, sequential calls)", _tracing),
+        ("embed", "Embedding throughput", _embed_table),
     )
     for key, title, render in sections:
         if key in results:

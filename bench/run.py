@@ -1,4 +1,4 @@
-"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing]``.
+"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing,embed]``.
 
 Starts the fixed-answer server (``bench/server.py``) in a separate process on 127.0.0.1, runs
 every available client against it in this process, and writes ``bench/results.md`` and
@@ -31,10 +31,11 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 import clients  # noqa: E402  (bench/ is not a package)
+import embed  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 
-SCENARIOS = ("call", "stream", "import", "async", "routing", "tracing")
+SCENARIOS = ("call", "stream", "import", "async", "routing", "tracing", "embed")
 IMPORTS = (
     "import httpx, pydantic",
     "import aisa_core",
@@ -72,6 +73,7 @@ class Budget:
     import_repeats: int = 7
     route_calls: int = 3000
     memory_calls: int = 30
+    embed_rounds: int = 5
 
 
 QUICK = Budget(
@@ -84,6 +86,7 @@ QUICK = Budget(
     import_repeats=3,
     route_calls=1000,
     memory_calls=10,
+    embed_rounds=2,
 )
 
 
@@ -352,6 +355,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "tracing" in wanted:
             step("tracing overhead")
             results["tracing"] = tracing_scenario(base, budget)
+        if "embed" in wanted:
+            step(f"embedding throughput, {len(embed.TEXTS):,} texts")
+            results["embed"] = embed.scenario(base, budget.embed_rounds)
     if "import" in wanted:
         step("import times")
         results["import"] = import_scenario(budget)

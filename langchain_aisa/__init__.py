@@ -1,4 +1,5 @@
-"""LangChain integration for the AIsa gateway: ``ChatAISA``, cost tracking, typed errors.
+"""LangChain integration for the AIsa gateway: ``ChatAISA``, ``AISAEmbeddings``, ``AISARerank``,
+cost tracking, typed errors.
 
 >>> from langchain_aisa import ChatAISA
 >>> llm = ChatAISA(model="gpt-4.1-mini", fallback_models=["claude-haiku-4-5-20251001"])
@@ -43,6 +44,8 @@ if TYPE_CHECKING:
     )
     from .callbacks import AISACallbackHandler, ModelUsage, get_aisa_callback
     from .chat_models import ChatAISA
+    from .embeddings import AISAEmbeddings
+    from .rerank import AISARerank
     from .router import RouterRunnable
 
 __all__ = [
@@ -56,12 +59,14 @@ __all__ = [
     "AISAConnectionError",
     "AISAContentPolicyError",
     "AISAContextOverflowError",
+    "AISAEmbeddings",
     "AISAInsufficientCreditsError",
     "AISAMalformedResponseError",
     "AISANotFoundError",
     "AISAPermissionDeniedError",
     "AISAPriceCapExceededError",
     "AISARateLimitError",
+    "AISARerank",
     "AISAServerError",
     "AISAStreamError",
     "AISAStreamInterruptedError",
@@ -79,6 +84,8 @@ __all__ = [
 _LAZY = {
     **{name: "_errors" for name in __all__ if name.startswith("AISA") and name.endswith("Error")},
     "ChatAISA": "chat_models",
+    "AISAEmbeddings": "embeddings",
+    "AISARerank": "rerank",
     "AISACallbackHandler": "callbacks",
     "ModelUsage": "callbacks",
     "get_aisa_callback": "callbacks",

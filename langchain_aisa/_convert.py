@@ -70,9 +70,14 @@ def _convert_message(message: BaseMessage) -> WireDict:
 
 
 def _convert_ai_message(message: AIMessage) -> WireDict:
-    """An assistant turn: its text (non-text blocks such as ``tool_use`` or ``thinking`` are
-    dropped; the tool calls come from ``tool_calls``), its tool calls, and any provider extras
-    kept from the answer (e.g. Gemini thought signatures) so the next turn is accepted."""
+    """An assistant turn: its text (non-text blocks such as ``tool_use`` are dropped; the tool
+    calls come from ``tool_calls``), its tool calls, its reasoning, and any provider extras kept
+    from the answer (e.g. Gemini thought signatures) so the next turn is accepted.
+
+    The reasoning (``additional_kwargs["reasoning_content"]``, else the text of ``reasoning``
+    or ``thinking`` content blocks) goes out as ``reasoning_content``; the core sends it on only
+    to the models that need it back (DeepSeek and Kimi thinking models) and drops it for the
+    rest."""
     text = _text_of(message.content)
     extras: Mapping[str, Any] = message.additional_kwargs.get("tool_call_extras") or {}
     calls = [_convert_tool_call(c, extras) for c in message.tool_calls]
@@ -80,9 +85,29 @@ def _convert_ai_message(message: AIMessage) -> WireDict:
     wire: WireDict = {"role": "assistant", "content": text or (None if calls else "")}
     if calls:
         wire["tool_calls"] = calls
+    reasoning = _reasoning_of(message)
+    if reasoning is not None:
+        wire["reasoning_content"] = reasoning
     if message.name:
         wire["name"] = message.name
     return wire
+
+
+_REASONING_BLOCKS = {"reasoning": "reasoning", "thinking": "thinking"}  # block type -> text key
+
+
+def _reasoning_of(message: AIMessage) -> str | None:
+    kept = message.additional_kwargs.get("reasoning_content")
+    if isinstance(kept, str):
+        return kept
+    if isinstance(message.content, str):
+        return None
+    texts = [
+        str(block.get(_REASONING_BLOCKS[block["type"]]) or "")
+        for block in message.content
+        if isinstance(block, dict) and block.get("type") in _REASONING_BLOCKS
+    ]
+    return "".join(texts) if texts else None
 
 
 def _convert_tool_call(call: ToolCall, extras: Mapping[str, Any]) -> WireDict:

@@ -25,7 +25,8 @@ filters, ``is_retryable``), so ``except aisa_core.RateLimitError`` and
     StreamInterruptedError        ->   ModelConnectionError
 
 ``is_retryable`` always agrees with the core's ``retryable`` (a broken stream is not
-retryable: its tokens were delivered and billed). ``ConfigurationError`` and
+retryable: its tokens were delivered and billed; an error body's own ``retryable`` field wins in
+both). ``ConfigurationError`` and
 ``InvalidInputError`` are not mapped: they are local ``ValueError``s raised before any request.
 """
 
@@ -39,6 +40,7 @@ from langchain_core.exceptions import (
     ModelAPIError,
     ModelAuthenticationError,
     ModelConnectionError,
+    ModelError,
     ModelInvalidRequestError,
     ModelNotFoundError,
     ModelPermissionDeniedError,
@@ -204,6 +206,8 @@ def map_error(error: core.AISAError) -> core.AISAError:
     mapped = target.__new__(target)
     Exception.__init__(mapped, error.message)
     mapped.__dict__.update(error.__dict__)
+    if "retryable" in vars(error) and isinstance(mapped, ModelError):
+        mapped.is_retryable = error.retryable  # the gateway's own word, from the error body
     return mapped
 
 

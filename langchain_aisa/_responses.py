@@ -49,6 +49,7 @@ from aisa_core.types import ChunkChoice
 __all__ = [
     "PROVIDER",
     "ChunkConverter",
+    "_combine_llm_outputs",
     "_convert_completion",
     "_convert_finish_reason",
     "_convert_tool_calls",
@@ -238,8 +239,35 @@ def _convert_completion(completion: ChatCompletion) -> ChatResult:
             message.response_metadata["logprobs"] = choice.logprobs
         info = {"finish_reason": message.response_metadata.get("finish_reason")}
         generations.append(ChatGeneration(message=message, generation_info=info))
-    # LangChain copies llm_output into response_metadata: keep it to what is already there.
-    return ChatResult(generations=generations, llm_output={"model_name": shared["model_name"]})
+    # ChatOpenAI's llm_output, for callbacks that still read it (LangChain also copies it into
+    # a single answer's response_metadata, as it does ChatOpenAI's).
+    llm_output: dict[str, Any] = {"model_name": shared["model_name"]}
+    if completion.usage is not None and usage is not None:
+        raw = completion.usage.model_dump(exclude_none=True)
+        llm_output["token_usage"] = {**raw, "total_tokens": usage["total_tokens"]}
+    return ChatResult(generations=generations, llm_output=llm_output)
+
+
+def _combine_llm_outputs(outputs: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
+    """One ``llm_output`` for a batch (``generate``): token usage summed, as ChatOpenAI does."""
+    combined: dict[str, Any] = {}
+    for output in outputs:
+        if output:
+            combined["model_name"] = output.get("model_name")
+            usage = output.get("token_usage")
+            if isinstance(usage, dict):
+                combined["token_usage"] = _summed(combined.get("token_usage", {}), usage)
+    return combined
+
+
+def _summed(total: dict[str, Any], more: dict[str, Any]) -> dict[str, Any]:
+    out = dict(total)
+    for key, value in more.items():
+        if isinstance(value, dict):
+            out[key] = _summed(out.get(key) or {}, value)
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[key] = out.get(key, 0) + value
+    return out
 
 
 def _first_choice(choices: Sequence[ChunkChoice]) -> ChunkChoice | None:

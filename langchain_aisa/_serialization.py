@@ -1,4 +1,4 @@
-"""Opt ``ChatAISA`` into langchain-core's ``load(..., allowed_objects="all")``."""
+"""Opt this package's classes into langchain-core's ``load(..., allowed_objects="all")``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ def allow_load_all(cls: type[Serializable]) -> None:
     """Let ``load(..., allowed_objects="all")`` revive ``cls``, as it does the partner chat
     models listed in langchain-core's own mapping (its "trusted partner integrations").
 
-    Only ``cls`` is added; ``allowed_objects="core"`` (the default) still refuses it.
+    Only ``cls`` is added; ``allowed_objects="core"`` (the default) still refuses it. The
+    package's namespace joins langchain-core's default namespaces, as the partners' do, so no
+    ``valid_namespaces=`` is needed (without it, langchain-core refuses with an "Invalid
+    namespace" error that prints the object's arguments, secrets from the environment
+    included).
     """
     loader = importlib.import_module("langchain_core.load.load")
 
@@ -22,3 +26,5 @@ def allow_load_all(cls: type[Serializable]) -> None:
     cached = loader._default_class_paths_cache.get("all")
     if cached is not None:
         cached.add(path)
+    if path[0] not in loader.DEFAULT_NAMESPACES:
+        loader.DEFAULT_NAMESPACES.append(path[0])

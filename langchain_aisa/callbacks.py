@@ -9,7 +9,9 @@ The handler is registered through a ``ContextVar`` hook (as LangChain's own
 ``get_openai_callback``), so every chat model run inside the ``with`` block reports to it:
 ``batch`` worker threads and asyncio tasks inherit the context. It is thread safe. Costs are
 the gateway's own figures (``response_metadata["cost"]``); an answer without one is counted
-in ``calls_without_cost`` rather than priced at zero.
+in ``calls_without_cost`` rather than priced at zero. An answer replayed from LangChain's LLM
+cache (``set_llm_cache``, ``cache=``) made no request and cost nothing: it counts only in
+``cache_hits``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
-__all__ = ["AISACallbackHandler", "ModelUsage", "get_aisa_callback"]
+__all__ = ["AISACallbackHandler", "ModelUsage", "get_aisa_callback", "report_usage"]
 
 
 @dataclass
@@ -43,6 +45,8 @@ class ModelUsage:
     calls_without_cost: int = 0
     failed_attempts: int = 0
     """Times this model failed and a fallback answered instead (from ``fallback_attempts``)."""
+    cache_hits: int = 0
+    """Answers replayed from LangChain's LLM cache: no request, no tokens, no cost."""
 
 
 class AISACallbackHandler(BaseCallbackHandler):
@@ -91,6 +95,10 @@ class AISACallbackHandler(BaseCallbackHandler):
     def calls_without_cost(self) -> int:
         return sum(u.calls_without_cost for u in self.per_model.values())
 
+    @property
+    def cache_hits(self) -> int:
+        return sum(u.cache_hits for u in self.per_model.values())
+
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
         for generations in response.generations:
             for generation in generations[:1]:  # n>1 choices share one usage
@@ -106,39 +114,76 @@ class AISACallbackHandler(BaseCallbackHandler):
             self._parent.on_llm_error(error, **kwargs)
 
     def record(self, message: AIMessage) -> None:
-        """Add one answer's usage, cost and failed fallback attempts."""
+        """Add one answer's usage, cost and failed fallback attempts (a cache hit: only that)."""
+        metadata = message.response_metadata
+        model = str(metadata.get("model_name") or "unknown")
+        with self._lock:
+            totals = self.per_model.setdefault(model, ModelUsage())
+            if _from_cache(message):
+                totals.cache_hits += 1
+            else:
+                self._add(totals, message)
+        if self._parent is not None:
+            self._parent.record(message)
+
+    def _add(self, totals: ModelUsage, message: AIMessage) -> None:
         metadata = message.response_metadata
         usage = message.usage_metadata
-        model = str(metadata.get("model_name") or "unknown")
         cost = metadata.get("cost")
+        totals.calls += 1
+        if usage:
+            totals.input_tokens += usage.get("input_tokens", 0)
+            totals.output_tokens += usage.get("output_tokens", 0)
+            totals.total_tokens += usage.get("total_tokens", 0)
+            totals.cached_tokens += usage.get("input_token_details", {}).get("cache_read", 0)
+            details = usage.get("output_token_details", {})
+            totals.reasoning_tokens += details.get("reasoning", 0)
+        if isinstance(cost, (int, float)):
+            totals.cost += cost
+        else:
+            totals.calls_without_cost += 1
+        for attempt in metadata.get("fallback_attempts") or ():
+            failed = self.per_model.setdefault(str(attempt.get("model")), ModelUsage())
+            failed.failed_attempts += 1
+
+    def record_usage(self, model: str, input_tokens: int, cost: float | None) -> None:
+        """Add one embedding or rerank call (LangChain gives those no callbacks of their own)."""
         with self._lock:
             totals = self.per_model.setdefault(model, ModelUsage())
             totals.calls += 1
-            if usage:
-                totals.input_tokens += usage.get("input_tokens", 0)
-                totals.output_tokens += usage.get("output_tokens", 0)
-                totals.total_tokens += usage.get("total_tokens", 0)
-                totals.cached_tokens += usage.get("input_token_details", {}).get("cache_read", 0)
-                details = usage.get("output_token_details", {})
-                totals.reasoning_tokens += details.get("reasoning", 0)
-            if isinstance(cost, (int, float)):
-                totals.cost += cost
-            else:
+            totals.input_tokens += input_tokens
+            totals.total_tokens += input_tokens
+            if cost is None:
                 totals.calls_without_cost += 1
-            for attempt in metadata.get("fallback_attempts") or ():
-                failed = self.per_model.setdefault(str(attempt.get("model")), ModelUsage())
-                failed.failed_attempts += 1
+            else:
+                totals.cost += cost
         if self._parent is not None:
-            self._parent.record(message)
+            self._parent.record_usage(model, input_tokens, cost)
+
+
+def _from_cache(message: AIMessage) -> bool:
+    """langchain-core replays a cached answer with ``total_cost: 0`` added to its
+    ``usage_metadata`` (its own marker: ChatAISA never sets that key)."""
+    usage = message.usage_metadata
+    return usage is not None and "total_cost" in usage
 
 
 _current: ContextVar[AISACallbackHandler | None] = ContextVar("aisa_callback", default=None)
 register_configure_hook(_current, inheritable=True)
 
 
+def report_usage(model: str, input_tokens: int, cost: float | None) -> None:
+    """Tell the ``get_aisa_callback()`` block around this call (if any) about an embedding or
+    rerank call."""
+    handler = _current.get()
+    if handler is not None:
+        handler.record_usage(model, input_tokens, cost)
+
+
 @contextmanager
 def get_aisa_callback() -> Iterator[AISACallbackHandler]:
-    """Track every chat model call in the block; nested blocks also report to the outer one."""
+    """Track every chat model call in the block (and every ``AISAEmbeddings`` and
+    ``AISARerank`` call); nested blocks also report to the outer one."""
     handler = AISACallbackHandler(parent=_current.get())
     token = _current.set(handler)
     try:

@@ -35,7 +35,7 @@ from aisa_core import (
 from ._clients import CLIENT_ATTRS, cached_client
 from ._convert import _convert_messages
 from ._errors import mapped_errors
-from ._responses import ChunkConverter, _convert_completion
+from ._responses import ChunkConverter, _combine_llm_outputs, _convert_completion
 from ._serialization import allow_load_all
 from ._structured import json_schema_format, output_parser, parsed_output
 
@@ -93,7 +93,13 @@ class ChatAISA(BaseChatModel):
       is downloaded; the gateway's ``usage`` is the exact count.
     """
 
-    model_config = ConfigDict(populate_by_name=True, extra="forbid", protected_namespaces=())
+    # hide_input_in_errors: a validation error must never print the arguments (the key).
+    model_config = ConfigDict(
+        populate_by_name=True,
+        extra="forbid",
+        protected_namespaces=(),
+        hide_input_in_errors=True,
+    )
 
     model_name: str = Field(alias="model")
     """Model id, e.g. ``gpt-4.1`` or ``claude-sonnet-4-5-20250929`` (``aisa/`` prefix allowed)."""
@@ -397,6 +403,11 @@ class ChatAISA(BaseChatModel):
                     if (out := converter.convert(chunk, stream)) is not None:
                         yield out
                 yield converter.last(stream)
+
+    def _combine_llm_outputs(
+        self, llm_outputs: list[builtins.dict[str, Any] | None], /
+    ) -> builtins.dict[str, Any]:
+        return _combine_llm_outputs(llm_outputs)
 
     # --- tokens (local estimates: no tokenizer download) -----------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
+import mimetypes
 from collections.abc import Callable, Mapping, Sequence
 from io import IOBase
 from pathlib import Path
@@ -48,7 +49,7 @@ _ROLES: dict[str, str] = {
 _TEXT_ONLY_ROLES = frozenset({"system", "developer"})
 _TOOL_CALL_KEYS = frozenset({"id", "type", "function"})
 _DETAIL: dict[str, Literal["auto", "low", "high"]] = {"auto": "auto", "low": "low", "high": "high"}
-_BLOCKS_NOT_SENT = (ThinkingBlock, CachePoint)  # reasoning is not sent back; cache points are hints
+_BLOCKS_NOT_SENT = (ThinkingBlock, CachePoint)  # reasoning goes on the message; cache: hints
 
 
 def to_wire_messages(messages: Sequence[ChatMessage]) -> list[WireMessage]:
@@ -60,9 +61,12 @@ def _wire_message(message: ChatMessage, index: int) -> WireMessage:
     role = _ROLES.get(_role_value(message.role), "user")
     parts: list[Part] = []
     calls: list[ToolCallBlock] = []
+    thoughts: list[str] = []
     for block in message.blocks:
         if isinstance(block, ToolCallBlock):
             calls.append(block)
+        elif isinstance(block, ThinkingBlock):
+            thoughts.append(block.content or "")
         else:
             parts.extend(_wire_parts(block, index))
     if role in _TEXT_ONLY_ROLES and any(p["type"] != "text" for p in parts):
@@ -79,6 +83,9 @@ def _wire_message(message: ChatMessage, index: int) -> WireMessage:
             wire["tool_calls"] = tool_calls
             if not parts:
                 wire["content"] = None
+        reasoning = "".join(thoughts) if thoughts else extra.get("reasoning_content")
+        if isinstance(reasoning, str):
+            wire["reasoning_content"] = reasoning  # the core keeps it only where it is needed
     return wire
 
 
@@ -99,8 +106,7 @@ def _wire_parts(block: Any, index: int) -> list[Part]:
     if isinstance(block, ImageBlock):
         return [_image_part(block, index)]
     if isinstance(block, AudioBlock):
-        data = _local_bytes(block, block.audio, block.path, index, block.resolve_audio)
-        return [audio_part(data, format=block.format)]
+        return [_audio_part(block, index)]
     if isinstance(block, DocumentBlock):
         return [_document_part(block, index)]
     if isinstance(block, VideoBlock):
@@ -115,8 +121,27 @@ def _wire_parts(block: Any, index: int) -> list[Part]:
     raise InvalidInputError(
         f"messages[{index}]: AISA cannot send a {type(block).__name__} ({kind!r}) block",
         hint="Supported: text, image, audio, video, document, citable, citation, tool_call, "
-        "thinking (not sent back) and cache (ignored)",
+        "thinking (sent back as the turn's reasoning) and cache (ignored)",
     )
+
+
+# What to do about a media block that cannot be sent, in LlamaIndex's own terms (the core's hints
+# name the core builders' arguments, which a LlamaIndex user never sees).
+_HINTS = {
+    "image": "Set image_mimetype= on the ImageBlock (e.g. 'image/png')",
+    "audio": "Set format= on the AudioBlock (e.g. 'wav' or 'mp3')",
+    "document": "Set document_mimetype= on the DocumentBlock (e.g. 'application/pdf', "
+    "'text/plain')",
+    "video": "Set video_mimetype= on the VideoBlock (e.g. 'video/mp4')",
+}
+
+
+def _built(build: Callable[[], Part], index: int, kind: str) -> Part:
+    """A core builder's part; its error gets the message's index and a LlamaIndex hint."""
+    try:
+        return build()
+    except InvalidInputError as exc:
+        raise InvalidInputError(f"messages[{index}]: {exc.message}", hint=_HINTS[kind]) from exc
 
 
 def _image_part(block: ImageBlock, index: int) -> Part:
@@ -124,13 +149,46 @@ def _image_part(block: ImageBlock, index: int) -> Part:
     if block.image is None and block.path is None and block.url is not None:
         return image_part(str(block.url), detail=detail)  # passed on, never fetched
     data = _local_bytes(block, block.image, block.path, index, block.resolve_image)
-    return image_part(data, mime_type=block.image_mimetype, detail=detail)
+    mime = block.image_mimetype
+    return _built(lambda: image_part(data, mime_type=mime, detail=detail), index, "image")
+
+
+def _audio_part(block: AudioBlock, index: int) -> Part:
+    data = _local_bytes(block, block.audio, block.path, index, block.resolve_audio)
+    return _built(lambda: audio_part(data, format=block.format), index, "audio")
+
+
+# Documents whose content is text are sent as text: every model reads that, while a ``file``
+# part is meant for PDFs.
+_TEXT_TYPES = frozenset({"application/json", "application/xml", "application/yaml"})
 
 
 def _document_part(block: DocumentBlock, index: int) -> Part:
+    """A PDF (or other binary document) as a ``file`` part; a text document as text."""
     data = _local_bytes(block, block.data, block.path, index, block.resolve_document)
     name = Path(str(block.path)).name if block.path else (block.title or "document")
-    return file_part(data, filename=name, mime_type=block.document_mimetype)
+    mime = block.document_mimetype or mimetypes.guess_type(name)[0] or _sniff_document(data)
+    if mime is None:
+        message = f"messages[{index}]: cannot tell the type of the document {name!r}"
+        raise InvalidInputError(message, hint=_HINTS["document"])
+    if mime.startswith("text/") or mime in _TEXT_TYPES:
+        try:
+            return {"type": "text", "text": data.decode("utf-8")}
+        except UnicodeDecodeError:
+            message = f"messages[{index}]: the {mime} document {name!r} is not UTF-8 text"
+            raise InvalidInputError(message, hint=_HINTS["document"]) from None
+    return _built(lambda: file_part(data, filename=name, mime_type=mime), index, "document")
+
+
+def _sniff_document(data: bytes) -> str | None:
+    if data.startswith(b"%PDF"):
+        return "application/pdf"
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    binary = any(ord(c) < 32 and c not in "\t\n\r\f" for c in text)
+    return None if binary else "text/plain"
 
 
 def _video_part(block: VideoBlock, index: int) -> Part:
@@ -139,9 +197,8 @@ def _video_part(block: VideoBlock, index: int) -> Part:
     else:
         data = _local_bytes(block, block.video, block.path, index, block.resolve_video)
         if not block.video_mimetype:
-            raise InvalidInputError(
-                f"messages[{index}]: cannot tell the video type", hint="Set video_mimetype="
-            )
+            message = f"messages[{index}]: cannot tell the video type"
+            raise InvalidInputError(message, hint=_HINTS["video"])
         url = f"data:{block.video_mimetype};base64,{base64.b64encode(data).decode('ascii')}"
     return {"type": "video_url", "video_url": {"url": url}}
 

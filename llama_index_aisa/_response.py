@@ -25,6 +25,7 @@ from llama_index.core.base.llms.types import (
 from llama_index.core.llms.llm import ToolSelection
 
 from aisa_core import ChatCompletion, ChatCompletionChunk, Message, ResponseMeta, ToolCall, Usage
+from aisa_core.types import Choice
 
 from ._convert import as_dict
 
@@ -147,14 +148,31 @@ def _cost_usd(meta: ResponseMeta, usage: Usage | None) -> float | None:
 
 
 def chat_response(completion: ChatCompletion) -> ChatResponse:
+    """``message`` is the first choice; with ``n > 1``, ``additional_kwargs["choices"]`` holds
+    every choice as a ``ChatMessage`` in index order (each with its ``finish_reason``), and
+    ``raw`` is the whole completion."""
     meta = completion.meta
+    extra = response_kwargs(
+        meta.requested_model, completion.model, completion.usage, meta, completion.finish_reason
+    )
+    if len(completion.choices) > 1:
+        extra["choices"] = [_choice_message(c) for c in sorted(completion.choices, key=_index)]
     return ChatResponse(
         message=assistant_message(completion.message, completion.usage),
         raw=completion,
-        additional_kwargs=response_kwargs(
-            meta.requested_model, completion.model, completion.usage, meta, completion.finish_reason
-        ),
+        additional_kwargs=extra,
     )
+
+
+def _index(choice: Choice) -> int:
+    return choice.index
+
+
+def _choice_message(choice: Choice) -> ChatMessage:
+    message = assistant_message(choice.message)
+    if choice.finish_reason:
+        message.additional_kwargs["finish_reason"] = choice.finish_reason
+    return message
 
 
 def completion_response(response: ChatResponse) -> CompletionResponse:

@@ -41,13 +41,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from aisa_core import (
     AISAClient,
     AsyncAISAClient,
-    ConfigurationError,
     RateLimiter,
     Secret,
     StreamHandler,
 )
 from aisa_core import capabilities as model_capabilities
 
+from ._arguments import known_arguments
 from ._convert import to_wire_messages, tool_request
 from ._response import (
     chat_response,
@@ -75,6 +75,7 @@ _CLIENT_FIELDS = frozenset(
         "base_url",
         "timeout",
         "max_retries",
+        "retry_before_fallback",
         "default_headers",
         "http_client",
         "async_http_client",
@@ -84,6 +85,11 @@ _CLIENT_FIELDS = frozenset(
 )
 # Never in a pickle: the key, and live objects tied to this process.
 _NOT_PICKLED = frozenset({"api_key", "http_client", "async_http_client", "stream_handlers"})
+
+# Without max_tokens, the answer's room reserved when LlamaIndex packs prompts (num_output):
+# the model's maximum output, but at most a quarter of the context window and this many tokens,
+# so that a small context window (context_window=8000, or Settings.context_window) still packs.
+_RESERVED_OUTPUT = 4096
 
 logger = logging.getLogger(__name__)
 dispatcher = get_dispatcher(__name__)
@@ -99,12 +105,18 @@ class AISA(FunctionCallingLLM):
     >>> llm.complete("Say hi").text  # doctest: +SKIP
 
     The key comes from ``api_key`` or ``AISA_API_KEY`` (never from ``OPENAI_*``) and is left out
-    of ``to_dict``/``to_json`` and pickles; an unpickled ``AISA`` reads ``AISA_API_KEY`` again.
-    Responses carry token counts, ``cost_usd`` when the gateway reports it and ``model`` (the
-    model that answered, after any fallback) in ``additional_kwargs``.
+    of ``to_dict``/``to_json`` and pickles; an unpickled ``AISA`` reads ``AISA_API_KEY`` at its
+    first call (a clear ``ConfigurationError`` if it is not set), or takes ``llm.api_key = ...``.
+    ``api_base`` (LlamaIndex's usual name) is accepted for ``base_url``; any other argument
+    this class does not know is a ``ConfigurationError``, not silently dropped. Responses carry
+    token counts, ``cost_usd`` when the gateway reports it and ``model`` (the model that
+    answered, after any fallback) in ``additional_kwargs``. An assistant turn's reasoning
+    (``ThinkingBlock``) goes back to the models that need it (DeepSeek and Kimi thinking
+    models, which refuse a tool-call history without it) and to no other.
     """
 
-    model_config = ConfigDict(validate_assignment=True)
+    # hide_input_in_errors: a validation error must never print the arguments (the key).
+    model_config = ConfigDict(validate_assignment=True, hide_input_in_errors=True)
 
     model: str = Field(default=DEFAULT_MODEL, description="AIsa model id, e.g. 'gpt-4.1'.")
     temperature: float | None = Field(
@@ -116,6 +128,11 @@ class AISA(FunctionCallingLLM):
     timeout: float = Field(default=120.0, gt=0, description="Read timeout in seconds.")
     max_retries: int = Field(
         default=2, ge=0, description="Retries per model on 429, 5xx and connection failures."
+    )
+    retry_before_fallback: bool = Field(
+        default=False,
+        description="Retry a failing model max_retries times before moving on; by default a "
+        "failure moves on at once while a fallback is left (the last model is always retried).",
     )
     api_key: SecretStr | None = Field(
         default=None, exclude=True, repr=False, description="Else AISA_API_KEY."
@@ -162,9 +179,11 @@ class AISA(FunctionCallingLLM):
 
     _client: AISAClient = PrivateAttr()
     _aclient: AsyncAISAClient = PrivateAttr()
+    _env_key: Secret | None = PrivateAttr(default=None)
+    """Unpickled without ``api_key``: the key ``AISA_API_KEY`` holds at the first call."""
 
     def __init__(self, model: str = DEFAULT_MODEL, **data: Any) -> None:
-        super().__init__(model=model, **data)
+        super().__init__(model=model, **known_arguments(type(self), data))
         self._connect()
 
     @field_validator("api_key", mode="before")
@@ -179,10 +198,11 @@ class AISA(FunctionCallingLLM):
     def _connect(self) -> None:
         """Build the core clients: no I/O, but a missing key or a bad URL raises here."""
         settings: dict[str, Any] = {
-            "api_key": self.api_key.get_secret_value() if self.api_key else None,
+            "api_key": self.api_key.get_secret_value() if self.api_key else self._env_key,
             "base_url": self.base_url,
             "timeout": self.timeout,
             "max_retries": self.max_retries,
+            "retry_before_fallback": self.retry_before_fallback,
             "default_headers": self.default_headers,
             "source": SOURCE,
             "handlers": self.stream_handlers,
@@ -203,18 +223,21 @@ class AISA(FunctionCallingLLM):
         return {"fields": fields}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        try:
-            type(self).__init__(self, **state["fields"])
-        except ConfigurationError as exc:
-            raise ConfigurationError(
-                f"cannot restore a pickled AISA: {exc.message} (keys are never pickled)",
-                hint="Set AISA_API_KEY in the process that unpickles it",
-            ) from exc
+        # Keys are never pickled: the key is AISA_API_KEY's at the first call (not at load),
+        # so an unpickled AISA can still be given one: set the variable, or ``llm.api_key``.
+        self._restore(state["fields"], Secret.from_env())
+
+    def _restore(self, fields: dict[str, Any], env_key: Secret | None) -> None:
+        FunctionCallingLLM.__init__(self, **fields)
+        self._env_key = env_key
+        self._connect()
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> AISA:
         shared = _NOT_PICKLED | {"callback_manager", "rate_limiter"}
         fields = {k: v if k in shared else copy.deepcopy(v, memo) for k, v in self.__dict__.items()}
-        return type(self)(**fields)
+        clone = type(self).__new__(type(self))
+        clone._restore(fields, self._env_key)
+        return clone
 
     def close(self) -> None:
         """Close the sync connection pool (an injected ``http_client`` is left open)."""
@@ -236,7 +259,9 @@ class AISA(FunctionCallingLLM):
     @property
     def metadata(self) -> LLMMetadata:
         """From the bundled capability table: cheap, never raises; an unknown id gets a
-        conservative default and one logged warning."""
+        conservative default and one logged warning. ``num_output`` (the room LlamaIndex keeps
+        for the answer when it packs prompts) is ``max_tokens``, else the model's maximum output
+        capped at a quarter of the context window and 4,096 tokens; it is never sent."""
         info = model_capabilities(self.model)
         if not info.known and info.id not in _warned:
             _warned.add(info.id)
@@ -247,9 +272,11 @@ class AISA(FunctionCallingLLM):
                 info.context_window,
             )
         tools = self.is_function_calling_model
+        context = self.context_window or info.context_window
+        reserved = min(info.max_output_tokens, context // 4, _RESERVED_OUTPUT)
         return LLMMetadata(
-            context_window=self.context_window or info.context_window,
-            num_output=self.max_tokens or info.max_output_tokens,
+            context_window=context,
+            num_output=self.max_tokens or reserved,
             is_chat_model=True,
             is_function_calling_model=info.tools if tools is None else tools,
             model_name=self.model,

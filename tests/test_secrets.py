@@ -77,6 +77,7 @@ def test_core_client_paths(
         fallback_models=["gpt-4.1-mini"],
     )
     produced.add(client, client.settings, client.settings.api_key, pickle.dumps(client))
+    produced.add(pickle.dumps(client.settings), pickle.dumps(client.settings.api_key))
     produced.attempt(lambda: client.chat("hello"))
     produced.attempt(lambda: client.stream("hello").completion())
     for fault in FAULTS:

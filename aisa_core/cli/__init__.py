@@ -3,6 +3,7 @@
 - ``console``: the ``aisa`` console script (``main``): arguments, exit codes, one-line errors.
 - ``commands``: what each command does, given the parsed arguments.
 - ``format``: pure text formatting (money, sizes, aligned tables, one-line summaries).
+- ``output``: how an answer reaches the terminal (reasoning set apart on stderr, then the answer).
 - ``demo``: ``python -m aisa_core.cli.demo`` (``make demo``), a short tour of the package.
 
 ``python -m aisa_core.cli`` runs the same ``main`` as the ``aisa`` script. These modules use the

@@ -1,7 +1,7 @@
 """What each ``aisa`` command does. ``console.py`` parses the arguments and maps errors to exit
 codes; each function here takes the parsed arguments and returns an exit code.
 
-Answers go to stdout (so they pipe cleanly); summaries, notes and errors go to stderr.
+Answers go to stdout (so they pipe cleanly); reasoning, summaries, notes and errors go to stderr.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from aisa_core.errors import ConfigurationError, InvalidInputError
 from aisa_core.types import ChatCompletion, ChatCompletionChunk
 
 from . import format as fmt
+from .output import AnswerWriter
 
 __all__ = ["balance", "chat", "compare", "models", "quote", "standin", "vision"]
 
@@ -41,7 +42,7 @@ def vision(args: argparse.Namespace) -> int:
     info = capabilities(args.model)
     if info.known and not info.vision:
         _note(f"{args.model} is not listed as vision-capable; the gateway may refuse the image")
-    messages = [user(text_part(args.prompt), image_part(_path_or_url(args.image)))]
+    messages = [user(text_part(args.prompt), _image(args.image))]
     with _client(args) as client:
         return _answer(client, args, messages)
 
@@ -74,6 +75,10 @@ def compare(args: argparse.Namespace) -> int:
         width = shutil.get_terminal_size((120, 24)).columns
         rows = fmt.compare_rows(results)
         print(fmt.table(fmt.COMPARE_HEADERS, rows, right=(2, 3, 4), width=width))
+    for r in results:
+        reason = fmt.cut_short(r.finish_reason)
+        if reason:
+            _note(f"aisa: note: {r.model}'s answer was {reason}")
     if any(r.ok for r in results):
         return 0
     print("aisa: error: every model failed (see the table)", file=sys.stderr)
@@ -135,54 +140,66 @@ def _answer(client: AISAClient, args: argparse.Namespace, messages: list[dict[st
         "fallback_models": _model_list(args.fallback),
         **_sampling(args),
     }
+    writer = None if args.json else AnswerWriter(show_reasoning=not args.no_reasoning)
     if args.stream:
-        completion = _stream(client, messages, options, as_json=args.json)
+        completion = _stream(client, messages, options, writer)
     else:
         completion = client.chat(messages, **options)
-        if args.json:
+        if writer is None:
             _print_json(_completion_json(completion))
         else:
-            _print_answer(completion)
+            _print_answer(completion, writer)
+    reason = fmt.cut_short(completion.finish_reason)
+    if reason:  # shown even with --quiet: the answer above is not whole
+        _note(f"aisa: note: the answer was {reason}")
     if not (args.quiet or args.json):
         _note(fmt.completion_summary(completion))
     return 0
 
 
 def _stream(
-    client: AISAClient, messages: list[dict[str, Any]], options: dict[str, Any], *, as_json: bool
+    client: AISAClient,
+    messages: list[dict[str, Any]],
+    options: dict[str, Any],
+    writer: AnswerWriter | None,
 ) -> ChatCompletion:
-    """Print tokens as they arrive (or each chunk as a JSON line with ``--json``)."""
+    """Print reasoning and tokens as they arrive (without a writer: each chunk as a JSON line)."""
     started = time.perf_counter()
-    out = sys.stdout
     with client.stream(messages, **options) as stream:
-        try:
+        if writer is None:
             for chunk in stream:
-                out.write(_json_line(chunk) if as_json else chunk.text)
-                out.flush()
-        finally:
-            if not as_json:
-                out.write("\n")  # end the answer's line, also when an error follows it
+                sys.stdout.write(chunk.model_dump_json(exclude_none=True) + "\n")
+                sys.stdout.flush()
+        else:
+            try:
+                for chunk in stream:
+                    writer.reasoning(_reasoning(chunk))
+                    writer.answer(chunk.text)
+            finally:
+                writer.end_line()  # also when an error follows the partial answer
         completion = stream.completion()
     if completion.meta.latency_s is None:
         completion.meta.latency_s = time.perf_counter() - started
-    if not as_json:
-        _print_tool_calls(completion)
+    if writer is not None:
+        _print_tool_calls(completion, writer)
     return completion
 
 
-def _json_line(chunk: ChatCompletionChunk) -> str:
-    return chunk.model_dump_json(exclude_none=True) + "\n"
+def _reasoning(chunk: ChatCompletionChunk) -> str | None:
+    return chunk.choices[0].delta.reasoning_content if chunk.choices else None
 
 
-def _print_answer(completion: ChatCompletion) -> None:
+def _print_answer(completion: ChatCompletion, writer: AnswerWriter) -> None:
+    writer.reasoning(completion.message.reasoning_content)
     if completion.text or not completion.tool_calls:
-        print(completion.text)
-    _print_tool_calls(completion)
+        writer.answer(completion.text)
+        writer.end_line()
+    _print_tool_calls(completion, writer)
 
 
-def _print_tool_calls(completion: ChatCompletion) -> None:
+def _print_tool_calls(completion: ChatCompletion, writer: AnswerWriter) -> None:
     for call in completion.tool_calls:
-        print(f"tool call: {call.name}({call.function.arguments})")
+        writer.answer(f"tool call: {call.name}({call.function.arguments})\n")
 
 
 def _completion_json(completion: ChatCompletion) -> dict[str, Any]:
@@ -195,6 +212,7 @@ def _completion_json(completion: ChatCompletion) -> dict[str, Any]:
         "cost_micros_usd": meta.cost_micros_usd,
         "request_id": meta.request_id,
         "latency_s": meta.latency_s,
+        "truncated": fmt.cut_short(completion.finish_reason) is not None,
         "failed_attempts": [
             {"model": a.model, "error": type(a.error).__name__, "message": a.error.message}
             for a in meta.attempts
@@ -245,8 +263,14 @@ def _sampling(args: argparse.Namespace) -> dict[str, Any]:
     return {"temperature": args.temperature, "max_tokens": args.max_tokens}
 
 
-def _path_or_url(image: str) -> str | Path:
-    return image if image.startswith(("http://", "https://", "data:")) else Path(image)
+def _image(image: str) -> dict[str, Any]:
+    """``--image``: a URL, or a local file whose bytes must be an image (whatever its name)."""
+    source = image if image.startswith(("http://", "https://", "data:")) else Path(image)
+    try:
+        return image_part(source)
+    except InvalidInputError as error:  # the core's hint names a Python argument
+        hint = "Pass a PNG, JPEG, GIF, WebP or BMP file, or an http(s) URL"
+        raise InvalidInputError(error.message, hint=hint) from error
 
 
 def _print_json(data: Any) -> None:

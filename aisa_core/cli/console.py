@@ -12,14 +12,17 @@
 
 The key comes from ``AISA_API_KEY`` (``--api-key`` works but leaks into shell history and the
 process list). Exit codes: 0 ok, 1 the gateway or the network failed, 2 bad usage or
-configuration, 130 interrupted. Errors are one line on stderr that says what to do.
+configuration (numbers out of range are refused while parsing, before any request), 130
+interrupted. Errors are one line on stderr that says what to do.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from aisa_core import __version__
 from aisa_core.errors import (
@@ -125,13 +128,13 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model(quote)
     quote.add_argument("--message", "-m", required=True, help="the user message")
     quote.add_argument("--system", help="a system prompt")
-    quote.add_argument("--max-tokens", type=int, help="cap on the answer's tokens")
+    quote.add_argument("--max-tokens", type=_max_tokens, help="cap on the answer's tokens")
     quote.add_argument("--json", action="store_true", help="machine-readable output")
     quote.set_defaults(run=commands.quote)
 
     standin = sub.add_parser("standin", help="run the offline stand-in gateway (Ctrl-C stops)")
     standin.add_argument("--host", default="127.0.0.1", help="address to bind (127.0.0.1)")
-    standin.add_argument("--port", type=int, default=8000, help="port (8000; 0 picks a free one)")
+    standin.add_argument("--port", type=_port, default=8000, help="port (8000; 0 picks a free one)")
     standin.add_argument("--access-log", action="store_true", help="log every request")
     standin.set_defaults(run=commands.standin)
     return parser
@@ -145,7 +148,7 @@ def _add_connection(parser: argparse.ArgumentParser, default: object) -> None:
         "--api-key", default=default, help="API key (discouraged: set AISA_API_KEY instead)"
     )
     parser.add_argument(
-        "--timeout", type=float, default=default, help="read timeout in seconds (120)"
+        "--timeout", type=_seconds, default=default, help="read timeout in seconds (120)"
     )
 
 
@@ -154,13 +157,20 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_sampling(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--temperature", type=float, help="0 to 2")
-    parser.add_argument("--max-tokens", type=int, help="cap on the answer's tokens")
+    parser.add_argument("--temperature", type=_temperature, help="0 to 2")
+    parser.add_argument("--max-tokens", type=_max_tokens, help="cap on the answer's tokens (≥ 1)")
 
 
 def _add_answer_options(parser: argparse.ArgumentParser) -> None:
     _add_sampling(parser)
-    parser.add_argument("--stream", action="store_true", help="print tokens as they arrive")
+    parser.add_argument(
+        "--stream", action="store_true", help="print reasoning and tokens as they arrive"
+    )
+    parser.add_argument(
+        "--no-reasoning",
+        action="store_true",
+        help="do not show a reasoning model's thinking (shown on stderr by default)",
+    )
     parser.add_argument(
         "--fallback",
         action="append",
@@ -172,3 +182,28 @@ def _add_answer_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--quiet", "-q", action="store_true", help="no summary line (model, tokens, cost)"
     )
+
+
+# --- numbers checked where they are parsed: a bad one is a usage error before any request ------
+
+
+def _checked(
+    name: str, convert: Callable[[str], float], ok: Callable[[float], bool], rule: str
+) -> Callable[[str], Any]:
+    """An argparse ``type``: ``convert``, then ``ok`` or "<name> must be <rule>" (the core's
+    wording, so ``compare`` refuses up front rather than failing on every model)."""
+
+    def parse(text: str) -> Any:
+        value = convert(text)  # a ValueError here: argparse says "invalid <name> value"
+        if not ok(value):
+            raise argparse.ArgumentTypeError(f"{name} must be {rule}, got {text}")
+        return value
+
+    parse.__name__ = name
+    return parse
+
+
+_max_tokens = _checked("max_tokens", int, lambda v: v >= 1, "an integer of at least 1")
+_temperature = _checked("temperature", float, lambda v: 0 <= v <= 2, "between 0 and 2")
+_seconds = _checked("timeout", float, lambda v: v > 0 and math.isfinite(v), "positive seconds")
+_port = _checked("port", int, lambda v: 0 <= v <= 65535, "from 0 to 65535")

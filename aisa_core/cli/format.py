@@ -11,9 +11,13 @@ from typing import Any
 from aisa_core.types import Balance, ChatCompletion, CompareResult, CostQuote, ModelInfo
 
 __all__ = [
+    "ANSWER_HEADING",
+    "THINKING_HEADING",
     "balance_lines",
     "compare_rows",
     "completion_summary",
+    "cut_short",
+    "dim",
     "first_line",
     "micros_to_usd",
     "model_rows",
@@ -25,6 +29,25 @@ __all__ = [
 ]
 
 NOT_KNOWN = "n/a"
+THINKING_HEADING = "thinking…"
+ANSWER_HEADING = "answer:"
+
+_CUT_SHORT = {
+    "length": "cut at the token limit (finish_reason length); raise --max-tokens for the rest",
+    "content_filter": "stopped by the provider's content filter (finish_reason content_filter)",
+}
+
+
+def cut_short(finish_reason: str | None) -> str | None:
+    """How an answer ended early ("cut at the token limit ..."), from its finish reason;
+    ``None`` when it ended normally."""
+    return _CUT_SHORT.get(finish_reason or "")
+
+
+def dim(text: str) -> str:
+    """Text in the terminal's faint style, reset at its end (each piece stands alone, so an
+    interrupted stream never leaves the terminal dimmed)."""
+    return f"\x1b[2m{text}\x1b[0m"
 
 
 def usd(value: float | None) -> str:
@@ -147,7 +170,7 @@ def compare_rows(results: Sequence[CompareResult]) -> list[list[str]]:
         rows.append(
             [
                 r.model,
-                "ok" if r.ok else "error",
+                ("cut" if cut_short(r.finish_reason) else "ok") if r.ok else "error",
                 seconds(r.latency_s),
                 tokens_text(r.prompt_tokens, r.completion_tokens) if r.ok else "-",
                 usd(r.cost_usd) if r.ok else "-",

@@ -15,7 +15,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aisa_core.admission import Ticket
 from aisa_core.callbacks import StreamHandler, dispatch
+from aisa_core.config import model_ids
 from aisa_core.display import Comparison, ModelList
+from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANK_MODEL
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
@@ -33,10 +35,13 @@ from aisa_core.protocol.effects import (
     Send,
     Sleep,
 )
+from aisa_core.protocol.embeddings import EmbedJob
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
+from aisa_core.protocol.rerank import Rerank
 from aisa_core.protocol.wire import Reply
+from aisa_core.retrieval import Embeddings, Ranking
 from aisa_core.transport import async_http
 from aisa_core.types import (
     Balance,
@@ -47,6 +52,7 @@ from aisa_core.types import (
     ModelInfo,
 )
 
+from .batches import arun_batches
 from .settings import ClientSettings
 from .shared import ClientBase, StreamBase
 
@@ -178,7 +184,7 @@ class AsyncAISAClient(ClientBase):
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _AsyncIO(self)
         s = self._settings
-        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch))
+        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -231,14 +237,66 @@ class AsyncAISAClient(ClientBase):
         return await self._call(Quote(self._settings, messages, model, options))
 
     async def generate_content(
-        self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
+        self,
+        model: str,
+        prompt: str | Sequence[Mapping[str, Any]],
+        *,
+        fallback_models: Sequence[str] | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
-        return await self._call(GenerateContent(self._settings, model, prompt, extra))
+        op = GenerateContent(self._settings, model, prompt, extra, fallback_models)
+        return await self._call(op)
+
+    async def embed(
+        self,
+        input: str | Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        dimensions: int | None = None,
+        batch_size: int | None = None,
+        fallback_models: Sequence[str] | None = None,
+        **options: Any,
+    ) -> Embeddings:
+        """Vectors in input order; batches run concurrently (``max_concurrency=4``). See
+        ``AISAClient.embed``: no fallback to another model unless named."""
+        job = EmbedJob(
+            self._settings,
+            input,
+            model=model,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            fallback_models=fallback_models,
+            **options,
+        )
+        return await arun_batches(job, self._call)
+
+    async def rerank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        model: str = DEFAULT_RERANK_MODEL,
+        top_n: int | None = None,
+        fallback_models: Sequence[str] | None = None,
+        **options: Any,
+    ) -> Ranking:
+        """``documents`` best first; see ``AISAClient.rerank``."""
+        op = Rerank(
+            self._settings,
+            query,
+            documents,
+            model=model,
+            top_n=top_n,
+            fallback_models=fallback_models,
+            **options,
+        )
+        return await self._call(op) if op.documents else op.empty()
 
     async def compare_models(
         self, prompt: Messages, models: Sequence[str], **options: Any
     ) -> Comparison:
         """The same prompt on several models concurrently; per model the answer or the error."""
+        models = model_ids(models, "models")  # a bare string is not read letter by letter
 
         async def one(m: str) -> CompareResult:
             started = time.perf_counter()

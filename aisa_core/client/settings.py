@@ -14,14 +14,15 @@ from aisa_core.attempts import EVERYWHERE, AttemptObserver
 from aisa_core.budget import Budget
 from aisa_core.callbacks import StreamHandler
 from aisa_core.config import (
-    API_KEY_ENV,
     Secret,
     Timeouts,
+    check_headers,
+    model_ids,
     normalize_model,
     resolve_api_key,
     resolve_base_url,
 )
-from aisa_core.errors import ConfigurationError
+from aisa_core.errors import ConfigurationError, InvalidInputError
 from aisa_core.health import ModelHealth
 from aisa_core.protocol.report import Watch
 from aisa_core.protocol.retry import AttemptPlan, FallbackOn, RetryPolicy, default_fallback_on
@@ -40,6 +41,12 @@ __version__ = "0.1.0"
 USER_AGENT = f"aisa-llm-python/{__version__}"
 
 
+def _count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+    return value
+
+
 class ClientSettings:
     """Settings shared by ``AISAClient`` and ``AsyncAISAClient``. The key never shows in a repr."""
 
@@ -49,7 +56,7 @@ class ClientSettings:
         api_key: str | Secret | None = None,
         base_url: str | None = None,
         model: str | None = None,
-        fallback_models: Sequence[str] = (),
+        fallback_models: Sequence[str] | None = (),
         timeout: float | Timeouts | None = None,
         max_retries: int = 2,
         retry_policy: RetryPolicy | None = None,
@@ -67,22 +74,25 @@ class ClientSettings:
         observers: Sequence[AttemptObserver] = (),
     ) -> None:
         self._api_key = resolve_api_key(api_key)
+        self._resolved: tuple[str, dict[str, str]] | None = None
         self.base_url = resolve_base_url(base_url, allow_insecure=allow_insecure)
         self.model = normalize_model(model) if model else None
-        self.fallback_models = tuple(normalize_model(m) for m in fallback_models)
+        self.fallback_models = model_ids(fallback_models, "fallback_models")
         self.timeouts = Timeouts.of(timeout)
-        if max_retries < 0:
-            raise ConfigurationError(f"max_retries must be >= 0, got {max_retries}")
-        self.retry = retry_policy or RetryPolicy(max_retries=max_retries)
+        self.retry = retry_policy or RetryPolicy(max_retries=_count(max_retries, "max_retries"))
         self.fallback_on = fallback_on
         self.retry_before_fallback = retry_before_fallback
         self.include_usage = include_usage
+        if not isinstance(handlers, (list, tuple)):
+            raise ConfigurationError(f"handlers must be a list, not {type(handlers).__name__}")
         self.handlers = tuple(handlers)
+        if rate_limiter is not None and not isinstance(rate_limiter, RateLimiter):
+            raise ConfigurationError(f"rate_limiter must be a RateLimiter, not {rate_limiter!r}")
         self.rate_limiter = rate_limiter
-        self._rng = random.Random(seed)
-        self.headers = self._build_headers(default_headers, source)
+        self._rng = random.Random(None if seed is None else _count(seed, "seed"))
+        self._plain_headers = self._build_headers(default_headers, source)
         if budget is not None:
-            self.headers.update(budget.headers)
+            self._plain_headers.update(budget.headers)
         self._own = tuple(observers)
         self.gates = Gates(health, budget, observers)
         self._regate()
@@ -127,56 +137,63 @@ class ClientSettings:
         # One assignment, so a call in flight on another thread sees old or new, whole.
         self.gates, self._watch, self._seen = gates, _watch(gates), seen
 
-    def _build_headers(self, extra: Mapping[str, str] | None, source: str | None) -> dict[str, str]:
+    @staticmethod
+    def _build_headers(extra: Mapping[str, str] | None, source: str | None) -> dict[str, str]:
+        """Every header but ``Authorization``, each checked now (no bad header reaches the
+        HTTP library)."""
         headers = {
-            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
             "Content-Type": "application/json",
             "Accept": "application/json",
             "Accept-Encoding": ACCEPT_ENCODING,
             "User-Agent": USER_AGENT,
         }
         if source:
-            headers["x-aisa-source"] = source
-        for name, value in (extra or {}).items():
-            if name.lower() == "authorization":
-                raise ConfigurationError("set the key with api_key=, not an Authorization header")
-            headers[name] = value
-        return headers
+            headers.update(check_headers({"x-aisa-source": source}))
+        extra = check_headers(extra or {})
+        if any(name.lower() == "authorization" for name in extra):
+            raise ConfigurationError("set the key with api_key=, not an Authorization header")
+        return {**headers, **extra}
+
+    # The key: given, or read from AISA_API_KEY. A pickle never holds it (``Secret`` pickles
+    # empty): the process that loads one reads AISA_API_KEY when the key is first needed, so an
+    # unpickled client fails at its first call, not at load, and can be given a key before that.
+    # Copies in one process keep the key.
 
     @property
     def api_key(self) -> Secret:
         return self._api_key
 
-    # A pickle is a serialised object, so it never holds the key: the process that loads it
-    # reads AISA_API_KEY again (worker processes inherit it). Copies in-process keep the key.
+    @api_key.setter
+    def api_key(self, value: str | Secret | None) -> None:
+        """Give the client a key (e.g. after unpickling); ``None`` reads ``AISA_API_KEY``."""
+        self._api_key = resolve_api_key(value)
+        self._resolved = None
+
+    def _resolve(self) -> tuple[str, dict[str, str]]:
+        resolved = self._resolved
+        if resolved is None:
+            key = self._api_key.get_secret_value()
+            headers = {"Authorization": f"Bearer {key}", **self._plain_headers}
+            resolved = self._resolved = (key, headers)
+        return resolved
+
+    @property
+    def secret(self) -> str:
+        """The key the requests carry: errors are scrubbed of it."""
+        return self._resolve()[0]
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Every request's headers, ``Authorization`` included (made on first use)."""
+        return self._resolve()[1]
 
     def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_api_key"] = None
         # The process's observers (tracing) stay in this process; the loader's apply there.
-        state["gates"] = Gates(self.gates.health, self.gates.budget, self._own)
-        state["_seen"] = -1
-        state["headers"] = {k: v for k, v in self.headers.items() if k != "Authorization"}
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        try:
-            self._api_key = resolve_api_key(None)
-        except ConfigurationError as exc:
-            raise ConfigurationError(
-                "an unpickled AIsa client needs a key, and pickles never carry it",
-                hint=f"Set {API_KEY_ENV} in the process that loads it",
-            ) from exc
-        self.headers = {
-            "Authorization": f"Bearer {self._api_key.get_secret_value()}",
-            **self.headers,
-        }
+        gates = Gates(self.gates.health, self.gates.budget, self._own)
+        return {**self.__dict__, "_resolved": None, "gates": gates, "_seen": -1}
 
     def __deepcopy__(self, memo: dict[int, Any]) -> ClientSettings:
-        clone = copy.copy(self)
-        clone.headers = dict(self.headers)
-        return clone
+        return copy.copy(self)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r})"
@@ -193,10 +210,9 @@ class ClientSettings:
         primary = normalize_model(model) if model else self.model
         if not primary:
             raise ConfigurationError("no model given", hint="Pass model='gpt-4.1' (or any AIsa id)")
-        rest = self.fallback_models if fallback_models is None else fallback_models
+        rest = self.fallback_models if fallback_models is None else model_ids(fallback_models)
         chain = [primary]
         for m in rest:
-            m = normalize_model(m)
             if m not in chain:
                 chain.append(m)
         return chain
@@ -212,13 +228,15 @@ class ClientSettings:
         )
 
     def request_headers(self, extra: Mapping[str, str] | None, stream: bool) -> dict[str, str]:
+        """A call's headers; ``extra`` (per call) is checked first (``InvalidInputError``)."""
         if not extra and not stream:
             return self.headers
         headers = dict(self.headers)
         if stream:
             headers["Accept"] = "text/event-stream"
             headers["Accept-Encoding"] = "identity"  # events as they come, not buffered
-        headers.update(extra or {})
+        if extra:
+            headers.update(check_headers(extra, InvalidInputError))
         return headers
 
     def handlers_for(self, extra: Sequence[StreamHandler] | None) -> tuple[StreamHandler, ...]:

@@ -52,8 +52,8 @@ class StreamBase:
         self, settings: ClientSettings, op: Chat, handlers: Sequence[StreamHandler]
     ) -> None:
         self._state = StreamState(bool(handlers))
-        plan = settings.plan(op.models)
-        self._driver: Driver[None] = Driver(run_stream(op, plan, self._state, settings.watch))
+        call = run_stream(op, settings.plan(op.models), self._state, settings.watch)
+        self._driver: Driver[None] = Driver(call, settings.secret)
 
     @property
     def model(self) -> str | None:

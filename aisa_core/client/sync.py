@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from aisa_core.admission import Ticket
 from aisa_core.callbacks import StreamHandler, dispatch
+from aisa_core.config import model_ids
 from aisa_core.display import Comparison, ModelList
+from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANK_MODEL
 from aisa_core.errors import AISAError
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
@@ -34,10 +36,13 @@ from aisa_core.protocol.effects import (
     Send,
     Sleep,
 )
+from aisa_core.protocol.embeddings import EmbedJob
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
+from aisa_core.protocol.rerank import Rerank
 from aisa_core.protocol.wire import Reply
+from aisa_core.retrieval import Embeddings, Ranking
 from aisa_core.transport import sync_http
 from aisa_core.transport.sync import SyncBody, bury
 from aisa_core.types import (
@@ -49,6 +54,7 @@ from aisa_core.types import (
     ModelInfo,
 )
 
+from .batches import run_batches
 from .settings import ClientSettings
 from .shared import ClientBase, StreamBase
 
@@ -205,7 +211,7 @@ class AISAClient(ClientBase):
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _IO(self)
         s = self._settings
-        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch))
+        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -264,14 +270,82 @@ class AISAClient(ClientBase):
         return self._call(Quote(self._settings, messages, model, options))
 
     def generate_content(
-        self, model: str, prompt: str | Sequence[Mapping[str, Any]], **extra: Any
+        self,
+        model: str,
+        prompt: str | Sequence[Mapping[str, Any]],
+        *,
+        fallback_models: Sequence[str] | None = None,
+        **extra: Any,
     ) -> dict[str, Any]:
         """Gemini's native ``generateContent`` (no streaming variant is documented); tries the
-        current ``/v1beta`` route, then the older ``/v1`` one."""
-        return self._call(GenerateContent(self._settings, model, prompt, extra))
+        current ``/v1beta`` route, then the older ``/v1`` one. Retried like ``chat``; falls back
+        to ``fallback_models`` (Gemini models) only when given."""
+        op = GenerateContent(self._settings, model, prompt, extra, fallback_models)
+        return self._call(op)
+
+    def embed(
+        self,
+        input: str | Sequence[str],
+        *,
+        model: str = DEFAULT_EMBEDDING_MODEL,
+        dimensions: int | None = None,
+        batch_size: int | None = None,
+        fallback_models: Sequence[str] | None = None,
+        **options: Any,
+    ) -> Embeddings:
+        """Vectors for one text or many, in input order, with ``usage``, ``cost_usd`` and the
+        model that served them.
+
+        Inputs are split into batches of at most ``batch_size`` (256) and an estimated token
+        budget per request; a few batches run at once (``max_concurrency=4``), each retried
+        with the client's policy. ``dimensions`` shortens vectors on models that can.
+
+        No fallback to another model unless ``fallback_models`` is given: vectors of two
+        embedding models are not comparable, so the client's chat fallbacks are never used
+        here, and with explicit fallbacks every batch of the call uses the model that served
+        the first one. Empty strings, non-strings, a text too long for the model and
+        ``dimensions`` a model cannot give raise ``InvalidInputError`` before any request.
+        Other ``options``: ``extra_headers``, ``timeout``, ``extra_body``, ``encoding_format``
+        (``"base64"`` unless given) and request parameters such as Jina's ``task``.
+        """
+        job = EmbedJob(
+            self._settings,
+            input,
+            model=model,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            fallback_models=fallback_models,
+            **options,
+        )
+        return run_batches(job, self._call)
+
+    def rerank(
+        self,
+        query: str,
+        documents: Sequence[str],
+        *,
+        model: str = DEFAULT_RERANK_MODEL,
+        top_n: int | None = None,
+        fallback_models: Sequence[str] | None = None,
+        **options: Any,
+    ) -> Ranking:
+        """``documents`` ordered by relevance to ``query``, best first, at most ``top_n``: each
+        result has ``index`` (into ``documents``), ``relevance_score`` and ``document``. No
+        documents: an empty ranking, without a request. No fallback unless named."""
+        op = Rerank(
+            self._settings,
+            query,
+            documents,
+            model=model,
+            top_n=top_n,
+            fallback_models=fallback_models,
+            **options,
+        )
+        return self._call(op) if op.documents else op.empty()
 
     def compare_models(self, prompt: Messages, models: Sequence[str], **options: Any) -> Comparison:
         """The same prompt on several models at once; per model the answer or the error."""
+        models = model_ids(models, "models")  # a bare string is not read letter by letter
 
         def one(m: str) -> CompareResult:
             started = time.perf_counter()

@@ -6,13 +6,14 @@ from aisa_core.types import Balance
 
 from .chat import Target
 from .operation import Operation
-from .wire import Reply, Request, parse_json
+from .wire import Reply, Request, parse_object
 
 __all__ = ["GetBalance"]
 
 
 class GetBalance(Operation[Balance]):
     name = "balance"
+    names_model = False
 
     def __init__(self, target: Target) -> None:
         super().__init__(["credits"])
@@ -23,4 +24,4 @@ class GetBalance(Operation[Balance]):
         return self._request
 
     def read(self, reply: Reply, model: str) -> Balance:
-        return Balance.model_validate(parse_json(reply, "GET /credits/balance"))
+        return parse_object(reply, "GET /credits/balance", Balance)

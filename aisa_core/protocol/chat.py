@@ -9,18 +9,17 @@ request parameter (``temperature``, ``max_tokens``, ``stop``, ...; unknown ones 
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from aisa_core.attempts import AttemptInfo, SkippedModel
+from aisa_core.attempts import AttemptInfo
 from aisa_core.config import Timeouts
 from aisa_core.content import MessageLike, normalize_messages
 from aisa_core.errors import (
     AISAError,
-    Attempt,
     InvalidInputError,
     MalformedResponseError,
     error_from_body,
@@ -28,9 +27,9 @@ from aisa_core.errors import (
 from aisa_core.tools import normalize_tool_choice, to_response_format, to_tools
 from aisa_core.types import ChatCompletion, CompareResult, CostQuote
 
-from .operation import Operation
+from .operation import Answering, Operation
 from .retry import Step
-from .wire import Reply, Request, meta_from, parse_json, raise_for_status
+from .wire import Reply, Request, dumps, meta_from, parse_object, raise_for_status
 
 __all__ = [
     "Chat",
@@ -40,6 +39,7 @@ __all__ = [
     "build_payload",
     "check_params",
     "compare_result",
+    "keeps_reasoning",
     "parse_completion",
 ]
 
@@ -51,7 +51,7 @@ _RANGES: dict[str, tuple[float, float]] = {
     "frequency_penalty": (-2.0, 2.0),
     "presence_penalty": (-2.0, 2.0),
 }
-_POSITIVE_INTS = ("max_tokens", "max_completion_tokens", "n", "top_logprobs")
+_INT_MINIMUMS = {"max_tokens": 1, "max_completion_tokens": 1, "n": 1, "top_logprobs": 0}
 _NAMED = ("tools", "tool_choice", "response_format", "strict", "parallel_tool_calls", "extra_body")
 
 
@@ -80,14 +80,20 @@ def check_params(params: Mapping[str, Any]) -> None:
             raise InvalidInputError(f"{name} must be a number, got {value!r}")
         if not low <= value <= high:
             raise InvalidInputError(f"{name} must be between {low} and {high}, got {value}")
-    for name in _POSITIVE_INTS:
+    for name, least in _INT_MINIMUMS.items():
         value = params.get(name)
         if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
+            isinstance(value, bool) or not isinstance(value, int) or value < least
         ):
-            raise InvalidInputError(f"{name} must be a non-negative integer, got {value!r}")
+            raise InvalidInputError(f"{name} must be an integer of at least {least}, got {value!r}")
+    seed = params.get("seed")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
+        raise InvalidInputError(f"seed must be an integer, got {seed!r}")
     stop = params.get("stop")
-    if stop is not None and not isinstance(stop, (str, list, tuple)):
+    if stop is not None and not (
+        isinstance(stop, str)
+        or (isinstance(stop, (list, tuple)) and all(isinstance(s, str) for s in stop))
+    ):
         raise InvalidInputError(f"stop must be a string or a list of strings, got {stop!r}")
 
 
@@ -123,9 +129,24 @@ def build_payload(
         body["stream"] = True
         if include_usage:
             body["stream_options"] = {"include_usage": True}
+    if extra_body is not None and not isinstance(extra_body, Mapping):
+        raise InvalidInputError(f"extra_body must be a dict, not {type(extra_body).__name__}")
     if extra_body:
         body.update(extra_body)  # unknown parameters pass through unchanged
     return body
+
+
+# Thinking-mode models that refuse a history whose assistant tool-call turns lack the
+# ``reasoning_content`` they were answered with: DeepSeek's thinking mode (V3.2 and later, and
+# ``deepseek-reasoner``) and Kimi's thinking models (K2 Thinking, K2.5 and later).
+_KEEPS_REASONING = re.compile(
+    r"deepseek-(?:v3\.[2-9]|v[4-9]|reasoner)|kimi-k2-thinking|kimi-k2\.[5-9]|kimi-k[3-9]"
+)
+
+
+def keeps_reasoning(model: str) -> bool:
+    """Whether ``model`` needs the reasoning of earlier assistant turns sent back."""
+    return _KEEPS_REASONING.match(model.lower()) is not None
 
 
 def adapt_for_model(payload: dict[str, Any], model: str) -> None:
@@ -138,6 +159,15 @@ def adapt_for_model(payload: dict[str, Any], model: str) -> None:
                 message["role"] = "system"
     if not model.startswith("gemini"):
         _drop_gemini_extras(payload["messages"])
+    _keep_reasoning_where_needed(payload["messages"], keeps_reasoning(model))
+
+
+def _keep_reasoning_where_needed(messages: list[dict[str, Any]], keep: bool) -> None:
+    """Assistant turns keep their ``reasoning_content`` for the models that need it back; every
+    other model gets none (DeepSeek R1 refuses it, and providers may reject unknown fields)."""
+    for i, message in enumerate(messages):
+        if "reasoning_content" in message and not (keep and message.get("role") == "assistant"):
+            messages[i] = {k: v for k, v in message.items() if k != "reasoning_content"}
 
 
 def _drop_gemini_extras(messages: list[dict[str, Any]]) -> None:
@@ -151,10 +181,11 @@ def _drop_gemini_extras(messages: list[dict[str, Any]]) -> None:
 
 
 def body_for(payload: dict[str, Any], model: str) -> bytes:
+    """The JSON body for one model; ``InvalidInputError`` if it is not valid JSON."""
     body = dict(payload, model=model)
     body["messages"] = [dict(m) for m in payload["messages"]]
     adapt_for_model(body, model)
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    return dumps(body)
 
 
 def parse_completion(reply: Reply, model: str) -> ChatCompletion:
@@ -176,7 +207,7 @@ def parse_completion(reply: Reply, model: str) -> ChatCompletion:
     return completion
 
 
-class Chat(Operation[ChatCompletion]):
+class Chat(Answering[ChatCompletion]):
     """One chat completion over a fallback chain (``stream=True``: the body of a stream)."""
 
     name = "chat"
@@ -205,24 +236,15 @@ class Chat(Operation[ChatCompletion]):
         self.url = target.url("/chat/completions")
         self.headers = target.request_headers(extra_headers, stream)
         self.timeouts = None if timeout is None else Timeouts.of(timeout)
+        # Encoded now, so a body that is not valid JSON fails before anything is sent.
+        self._first = body_for(self.payload, self.models[0])
 
     def request(self, model: str, route: int) -> Request:
-        return Request("POST", self.url, self.headers, body_for(self.payload, model), self.timeouts)
+        body = self._first if model == self.models[0] else body_for(self.payload, model)
+        return Request("POST", self.url, self.headers, body, self.timeouts)
 
     def read(self, reply: Reply, model: str) -> ChatCompletion:
         return parse_completion(reply, model)
-
-    def finish(
-        self,
-        result: ChatCompletion,
-        attempts: tuple[Attempt, ...],
-        latency: float,
-        skipped: tuple[SkippedModel, ...] = (),
-    ) -> ChatCompletion:
-        result.meta.attempts = attempts
-        result.meta.skipped = skipped
-        result.meta.latency_s = latency
-        return result
 
     def info(self, step: Step, stream: bool) -> AttemptInfo:
         return AttemptInfo(
@@ -236,9 +258,9 @@ class Chat(Operation[ChatCompletion]):
 
     @property
     def _prompt_tokens(self) -> int:
-        """About four characters a token, over what is sent besides the answer."""
-        seen = {k: v for k, v in self.payload.items() if k not in ("stream", "stream_options")}
-        return estimate_tokens(seen)
+        """About four bytes a token, over the body sent (the budget's worst case needs no
+        more: the gateway's usage settles it)."""
+        return -(-len(self._first) // 4)
 
     @property
     def _max_output(self) -> int | None:
@@ -258,7 +280,7 @@ class Chat(Operation[ChatCompletion]):
     def read_quote(self, reply: Reply, model: str) -> float | None:
         """The quote's worst case in USD (``max_cost_micros_usd``, else the estimate)."""
         raise_for_status(reply, model)
-        quote = CostQuote.model_validate(parse_json(reply, "cost quote"))
+        quote = parse_object(reply, "cost quote", CostQuote)
         micros = quote.max_cost_micros_usd or quote.estimated_cost_micros_usd
         return None if micros is None else micros / 1_000_000
 
@@ -278,12 +300,7 @@ class Quote(Operation[CostQuote]):
         return self._chat.request(model, route)
 
     def read(self, reply: Reply, model: str) -> CostQuote:
-        return CostQuote.model_validate(parse_json(reply, "cost quote"))
-
-
-def estimate_tokens(value: Any) -> int:
-    """A rough token count of anything JSON-shaped (about four characters a token)."""
-    return -(-len(json.dumps(value, ensure_ascii=False, default=str)) // 4)
+        return parse_object(reply, "cost quote", CostQuote)
 
 
 def completion_facts(completion: ChatCompletion) -> dict[str, Any]:
@@ -312,6 +329,7 @@ def compare_result(
             completion_tokens=usage.completion_tokens if usage else None,
             cost_usd=outcome.cost_usd,
             served_model=outcome.model or None,
+            finish_reason=outcome.finish_reason,
         )
     return CompareResult(
         model=model,

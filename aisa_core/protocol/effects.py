@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from aisa_core.errors import AISAError, scrub
 from aisa_core.types import ChatCompletionChunk
 
 from .wire import Request
@@ -155,12 +156,18 @@ class Emit(Effect):
 
 class Driver(Generic[T]):
     """Steps a call: ``next()`` gives its next effect (``None`` once it has returned, with the
-    value in ``result``); ``give`` or ``fail`` says how performing the last one went."""
+    value in ``result``); ``give`` or ``fail`` says how performing the last one went.
 
-    __slots__ = ("_error", "_gen", "_value", "result")
+    Every error a call raises leaves through ``next`` (and every error the call shows its
+    handlers, in a ``Notify``), so that is where ``secret`` (the client's key) is scrubbed
+    from it, whatever its shape: a server that echoes the key, a transport error quoting it, a
+    fallback chain's summary of them."""
 
-    def __init__(self, gen: Generator[Effect, Any, T]) -> None:
+    __slots__ = ("_error", "_gen", "_secret", "_value", "result")
+
+    def __init__(self, gen: Generator[Effect, Any, T], secret: str | None = None) -> None:
         self._gen = gen
+        self._secret = secret
         self._value: Any = None
         self._error: BaseException | None = None
         self.result: T | None = None
@@ -169,12 +176,20 @@ class Driver(Generic[T]):
         try:
             if self._error is not None:
                 error, self._error = self._error, None
-                return self._gen.throw(error)
-            value, self._value = self._value, None
-            return self._gen.send(value)
+                effect = self._gen.throw(error)
+            else:
+                value, self._value = self._value, None
+                effect = self._gen.send(value)
+            if type(effect) is Notify and self._secret:
+                _scrub_events(effect.events, self._secret)
+            return effect
         except StopIteration as stop:
             self.result = stop.value
             return None
+        except AISAError as error:
+            if self._secret:
+                scrub(error, self._secret)
+            raise
 
     def give(self, value: Any) -> None:
         self._value = value
@@ -184,3 +199,10 @@ class Driver(Generic[T]):
 
     def close(self) -> None:
         self._gen.close()
+
+
+def _scrub_events(events: list[tuple[str, tuple[Any, ...]]], secret: str) -> None:
+    for _, args in events:
+        for arg in args:
+            if isinstance(arg, BaseException):
+                scrub(arg, secret)

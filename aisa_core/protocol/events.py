@@ -29,7 +29,7 @@ def parse_event(event: ServerSentEvent, *, model: str | None = None) -> ChatComp
             pass  # fall through for the precise error below
     try:
         raw: Any = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
         raise MalformedResponseError(
             f"stream event is not JSON: {redact(data[:200])!r}", model=model
         ) from exc

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import quote
+
+from pydantic import ValidationError
 
 from aisa_core.capabilities import capabilities
+from aisa_core.config import check_model_id
 from aisa_core.types import ModelInfo
 
 from .chat import Target
 from .operation import Operation
-from .wire import Reply, Request, parse_json
+from .wire import Reply, Request, parse_json, path_segment, unexpected
 
 __all__ = ["GetModel", "ListModels", "merge_model_info", "model_info", "model_infos"]
 
@@ -41,11 +43,15 @@ def model_info(data: Any, model_id: str) -> ModelInfo:
 def merge_model_info(row: Mapping[str, Any]) -> ModelInfo:
     base = capabilities(row["id"]).model_dump()
     base.update({k: v for k, v in row.items() if v is not None})
-    return ModelInfo.model_validate(base)
+    try:
+        return ModelInfo.model_validate(base)
+    except ValidationError as exc:
+        raise unexpected(f"the listing of model {row['id']!r}", exc) from exc
 
 
 class ListModels(Operation[list[ModelInfo]]):
     name = "list_models"
+    names_model = False
 
     def __init__(self, target: Target) -> None:
         super().__init__(["models"])
@@ -63,11 +69,12 @@ class ListModels(Operation[list[ModelInfo]]):
 
 class GetModel(Operation["ModelInfo | None"]):
     name = "get_model"
+    names_model = False
 
     def __init__(self, target: Target, model_id: str) -> None:
         super().__init__(["models"])
-        self._id = model_id
-        url = target.url(f"/models/{quote(model_id, safe='')}")
+        self._id = check_model_id(model_id)
+        url = target.url(f"/models/{path_segment(self._id)}")
         self._request = Request("GET", url, target.request_headers(None, False))
 
     def request(self, model: str, route: int) -> Request:

@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Generator, Sequence
-from typing import Any, ClassVar, Generic, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from aisa_core.admission import PASS
 from aisa_core.attempts import AttemptInfo, SkippedModel
 from aisa_core.errors import AISAError, Attempt
+from aisa_core.types import ResponseMeta
 
 from .effects import Effect, Send, Sleep
 from .report import QUIET, CallLog, Watch
 from .retry import AttemptPlan, Step
 from .wire import Reply, Request, raise_for_status
 
-__all__ = ["Operation", "run"]
+__all__ = ["Answering", "Operation", "run"]
 
 T = TypeVar("T")
 
@@ -30,6 +31,9 @@ class Operation(Generic[T]):
     ``"models"`` for endpoints that name no model); ``name`` says what the call is."""
 
     name: ClassVar[str] = "call"
+    names_model: ClassVar[bool] = True
+    """False for endpoints that name no model (balance, the model list): their ``models`` is
+    only a label, so their errors carry ``model=None`` rather than it."""
     routes: ClassVar[int] = 1
     """How many paths serve this endpoint; a plain 404 on one moves to the next."""
 
@@ -46,6 +50,12 @@ class Operation(Generic[T]):
 
     def read(self, reply: Reply, model: str) -> T:
         raise NotImplementedError
+
+    def blame(self, error: AISAError) -> AISAError:
+        """The failure as the caller sees it: no pseudo-model for an endpoint that names none."""
+        if not self.names_model:
+            error.model = None
+        return error
 
     def finish(
         self,
@@ -77,6 +87,29 @@ class Operation(Generic[T]):
         return None
 
 
+class HasMeta(Protocol):
+    meta: ResponseMeta
+
+
+M = TypeVar("M", bound=HasMeta)
+
+
+class Answering(Operation[M]):
+    """An endpoint whose answer carries a ``ResponseMeta``: the call's facts go on it (who failed
+    or was skipped before it, how long the call took)."""
+
+    def finish(
+        self,
+        result: M,
+        attempts: tuple[Attempt, ...],
+        latency: float,
+        skipped: tuple[SkippedModel, ...] = (),
+    ) -> M:
+        meta = result.meta
+        meta.attempts, meta.skipped, meta.latency_s = attempts, skipped, latency
+        return result
+
+
 def run(
     op: Operation[T],
     plan: AttemptPlan,
@@ -97,6 +130,7 @@ def run(
                 reply = yield Send(log.sent(op.request(step.model, step.route)), step.model)
                 result = op.parse(reply, step.model)
         except AISAError as error:
+            error = op.blame(error)
             yield from log.failed(ticket, step.model, error)
             step = yield from log.decide(plan.after_failure, error)
             continue

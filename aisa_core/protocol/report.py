@@ -8,6 +8,7 @@ budget, no observers) means no effect and no report at all.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, replace
@@ -43,6 +44,15 @@ QUIET = Watch()
 _DEFAULT_PORTS = {"https": 443, "http": 80}
 
 
+@functools.lru_cache(maxsize=64)
+def _server_of(url: str) -> tuple[str | None, int | None]:
+    """Host and port of ``url`` (parsed once per URL)."""
+    if not url:
+        return None, None
+    parts = urlsplit(url)
+    return parts.hostname, parts.port or _DEFAULT_PORTS.get(parts.scheme)
+
+
 class CallLog:
     """The reports of one call of ``op`` (see the module docstring)."""
 
@@ -54,8 +64,8 @@ class CallLog:
         "_index",
         "_op",
         "_plan",
-        "_server",
         "_started",
+        "_url",
         "_wall",
         "stream",
         "watch",
@@ -82,7 +92,7 @@ class CallLog:
         self._first: float | None = None
         self._index = 0
         self._attempts: list[AttemptReport] = []
-        self._server: tuple[str | None, int | None] = (None, None)
+        self._url = ""
 
     @property
     def elapsed(self) -> float:
@@ -104,9 +114,7 @@ class CallLog:
         return ticket
 
     def sent(self, request: Request) -> Request:
-        if self._server[0] is None:
-            url = urlsplit(request.url)
-            self._server = url.hostname, url.port or _DEFAULT_PORTS.get(url.scheme)
+        self._url = request.url
         return request
 
     def first_chunk(self) -> None:
@@ -176,8 +184,8 @@ class CallLog:
             skipped=tuple(self._plan.skipped),
             error=error,
             stream=self.stream,
-            server_address=self._server[0],
-            server_port=self._server[1],
+            server_address=_server_of(self._url)[0],
+            server_port=_server_of(self._url)[1],
             request=self._op.describe(),
             result=result,
         )

@@ -9,12 +9,18 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from aisa_core.config import Timeouts
-from aisa_core.errors import APIError, MalformedResponseError, error_from_response
+from aisa_core.errors import (
+    APIError,
+    InvalidInputError,
+    MalformedResponseError,
+    error_from_response,
+)
 from aisa_core.types import RateLimit, ResponseMeta
 
 __all__ = [
@@ -25,10 +31,17 @@ __all__ = [
     "is_json",
     "meta_from",
     "parse_json",
+    "parse_mapping",
+    "parse_object",
+    "path_segment",
     "raise_for_status",
     "rate_limit_from",
     "reads_whole",
+    "unexpected",
 ]
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,8 +70,34 @@ class Reply:
 
 
 def dumps(body: Any) -> bytes:
-    """Compact UTF-8 JSON, as the gateway expects it."""
-    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+    """Compact UTF-8 JSON, as the gateway expects it; a body that is not valid JSON (``NaN``,
+    ``Infinity``, an object JSON has no form for, text that is not valid Unicode) is an
+    ``InvalidInputError`` before anything is sent."""
+    try:
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError, RecursionError) as exc:
+        # ValueError: NaN or Infinity, a circular reference; UnicodeEncodeError (a ValueError):
+        # a lone surrogate; TypeError: a set, bytes, an object of a class JSON does not know.
+        raise InvalidInputError(
+            f"the request body is not valid JSON: {_reason(exc)}",
+            hint="Send only strings, finite numbers, booleans, None, lists and dicts",
+        ) from None
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, UnicodeEncodeError):
+        return "text holds a lone surrogate (not valid Unicode)"
+    if isinstance(exc, RecursionError):
+        return "it is nested too deeply"
+    return str(exc).split(":")[0] if isinstance(exc, ValueError) else str(exc)
+
+
+def path_segment(text: str) -> str:
+    """``text`` as one URL path segment: every reserved character quoted (``/``, ``?``, ``#``,
+    ``:`` ...), and ``.`` or ``..`` too, which URL normalisation would otherwise resolve to
+    another endpoint."""
+    quoted = quote(text, safe="")
+    return quoted.replace(".", "%2E") if quoted.strip(".") == "" else quoted
 
 
 def is_json(reply: Reply) -> bool:
@@ -72,14 +111,17 @@ def reads_whole(reply: Reply) -> bool:
 
 
 def rate_limit_from(headers: Mapping[str, str]) -> RateLimit | None:
-    """``X-RateLimit-*`` in OpenAI's scheme (``-limit-requests``) or the other
-    (``-requests-limit``); ``None`` when the gateway sent neither. Keys are lower case."""
+    """``X-RateLimit-*`` in OpenAI's scheme (``-limit-requests``), the other
+    (``-requests-limit``) or the generic one without a kind (``X-RateLimit-Limit``, read as
+    requests); ``None`` when the gateway sent none. Keys are lower case."""
     found: dict[str, Any] = {}
     for kind in ("requests", "tokens"):
         for what in ("limit", "remaining", "reset"):
             value = headers.get(f"x-ratelimit-{what}-{kind}") or headers.get(
                 f"x-ratelimit-{kind}-{what}"
             )
+            if value is None and kind == "requests":
+                value = headers.get(f"x-ratelimit-{what}")
             if value is not None:
                 found[f"{what}_{kind}"] = value
     if not found:
@@ -90,11 +132,18 @@ def rate_limit_from(headers: Mapping[str, str]) -> RateLimit | None:
         return None
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def cost_micros_from(raw: str | None) -> int | None:
-    """``X-AISA-Customer-Cost-Micros-USD`` as an exact integer (never through float)."""
-    if raw is None or not raw.strip().isdigit():
+    """``X-AISA-Customer-Cost-Micros-USD`` as an exact integer (never through float): ASCII
+    digits only (``str.isdigit`` also takes other scripts' digits), at most 2**63 - 1;
+    anything else is ``None`` (no cost known, never a wrong one)."""
+    text = raw.strip() if raw is not None else ""
+    if not text or len(text) > 19 or not (text.isascii() and text.isdigit()):
         return None
-    return int(raw.strip())
+    value = int(text)
+    return value if value <= _INT64_MAX else None
 
 
 def meta_from(reply: Reply, requested: str) -> ResponseMeta:
@@ -135,5 +184,37 @@ def raise_for_status(reply: Reply, model: str) -> None:
 def parse_json(reply: Reply, what: str) -> Any:
     try:
         return json.loads(reply.body)
-    except ValueError as exc:
-        raise MalformedResponseError(f"{what}: the answer is not JSON") from exc
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+        raise MalformedResponseError(
+            f"{what}: the answer is not JSON", request_id=reply.request_id
+        ) from exc
+
+
+def parse_mapping(reply: Reply, what: str) -> dict[str, Any]:
+    """The answer as a JSON object, else ``MalformedResponseError``."""
+    data = parse_json(reply, what)
+    if not isinstance(data, dict):
+        raise MalformedResponseError(
+            f"{what}: the answer is a JSON {type(data).__name__}, not an object",
+            request_id=reply.request_id,
+        )
+    return data
+
+
+def parse_object(reply: Reply, what: str, model: type[M]) -> M:
+    """The answer as ``model`` (a JSON object of the expected shape), else
+    ``MalformedResponseError``."""
+    data = parse_mapping(reply, what)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise unexpected(what, exc, reply.request_id) from exc
+
+
+def unexpected(
+    what: str, exc: ValidationError, request_id: str | None = None
+) -> MalformedResponseError:
+    """A JSON answer of the wrong shape, named by where its first problem is."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first["loc"]) or "the answer"
+    return MalformedResponseError(f"{what}: {where}: {first['msg']}", request_id=request_id)

@@ -22,8 +22,11 @@ test (with pytest-socket, allow loopback: ``--allow-hosts=127.0.0.1``). From a s
 Routes
     ``POST /v1/chat/completions`` (JSON or SSE), ``GET /v1/models``,
     ``GET /v1/models/{id}``, ``GET /v1/credits/balance``, ``POST /v1/embeddings``
-    (deterministic 64-dimensional pseudo-embeddings; ``dimensions`` and
-    ``encoding_format: base64`` honoured) and Gemini's
+    (deterministic vectors of each model's real size, 1536 for ``text-embedding-3-small``,
+    3072 for ``-large``, 1024 for the Jina models, built from the text's words and character
+    trigrams so that cosine similarity follows shared words; ``dimensions`` shortens them as
+    Matryoshka models do, ``encoding_format: base64`` honoured, usage and cost as for chat),
+    ``POST /v1/rerank`` (Jina's shape, scored by the same words) and Gemini's
     ``POST /v1beta/models/{model}:generateContent`` (also under ``/v1/models/``). Anything
     else is a plain-text ``404 page not found``. Without ``Authorization: Bearer <key>``
     a route answers 401 ``missing_api_key``.
@@ -33,14 +36,27 @@ Default answers (nothing scripted)
 
     - Text: ``"Hello from the AIsa stand-in (<model>). You said: <last user text>"``
       (first 200 characters), plus ``" I see N images."`` for image parts.
+    - Retrieval prompts (context passages in the messages, as LlamaIndex's and LangChain's
+      RAG templates put them): the context sentence that best matches the question, or
+      ``"The context does not say."``; a chat engine's condense step gets the follow-up
+      question back.
     - Tools: when ``tools`` are offered and the user spoke last, a tool call (the tool
       the user names, else the first) with arguments that validate against its JSON
       schema, borrowing words and numbers from the user's text. After a tool result the
       answer is ``"The tool returned: <result>"``, so agent loops end. A ``tool_choice``
-      naming a function, or ``"required"``, always calls; ``"none"`` never does.
+      naming a function always calls it; ``"none"`` never calls. ``"required"`` (or
+      ``"any"``; Gemini's ``ANY``) calls at every turn: after a tool result it calls the
+      last offered tool not yet called since the user spoke, which is where
+      structured-output agents put their answer tool, so those loops end too.
     - ``response_format``: ``json_object`` gives ``{"answer": <text>}``, ``json_schema``
       a JSON instance of the schema.
-    - Models whose id ends in ``-thinking`` add ``reasoning_content`` (streamed first).
+    - Reasoning: models whose id ends in ``-thinking``, DeepSeek's thinking ids
+      (``deepseek-v3.2``, ``deepseek-v4*``, ``deepseek-reasoner``) and Kimi's
+      (``kimi-k2-thinking``, ``kimi-k2.5`` and later) add ``reasoning_content`` (streamed
+      first). The DeepSeek and Kimi ones also enforce their providers' rule: a history
+      holding an assistant tool-call turn without its ``reasoning_content`` is a 400
+      "The reasoning_content in the thinking mode must be passed back to the API."
+      (``"thinking": {"type": "disabled"}`` turns both the reasoning and the check off).
     - ``max_tokens`` smaller than the answer cuts it to that many words with
       ``finish_reason: "length"``.
     - ``usage`` counts ceil(chars/4) tokens and ``usage.cost`` prices them in USD from
@@ -49,7 +65,9 @@ Default answers (nothing scripted)
     - Model ids starting with ``unknown-``, ``retired-`` or ``aisa/`` (the gateway does
       not strip that prefix; clients must) get 503 "No available channels for model
       ... under group default" (``provider_unavailable``).
-    - ``X-AISA-Cost-Mode: quote`` returns a ``cost_estimate`` and runs nothing.
+    - ``X-AISA-Cost-Mode: quote`` returns a ``cost_estimate`` (with ``estimated_at``)
+      and runs nothing; any other mode is a 400 ``invalid_cost_mode``.
+    - ``/v1/credits/balance`` answers in micro-USD with ``currency: "USD"``.
 
     Streams are ``data: {json}`` events separated by blank lines, opened by a
     ``: keep-alive`` comment and a ``{"role": "assistant", "content": ""}`` delta;
@@ -76,13 +94,24 @@ Scripting (thread-safe; script from the test while clients run)
 
 Fault injection
     A :class:`Fault` with a ``status`` answers that HTTP error with an AIsa error body
-    in the shape ``body_style`` picks: ``"object"`` ``{"error": {"type", "code",
+    in the layout ``body_style`` picks: ``"object"`` ``{"error": {"type", "code",
     "message", "request_id"}}``, ``"string"`` ``{"error": "<message>"}``,
-    ``"top_code"`` ``{"error": {"message"}, "code"}``, or ``"text"``, a plain-text body
-    such as ``404 page not found``. ``code`` and ``message`` default per status (429
+    ``"top_code"`` ``{"error": {"message"}, "code"}``, ``"runtime"`` ``{"code",
+    "error": "<message>", "request_id"}``, ``"gemini"`` ``{"error": {"code": <status>,
+    "message", "status": "<RPC status>"}}``, or ``"text"``, a plain-text body such as
+    ``404 page not found``. Left unset, it is the route's own layout: ``"gemini"`` on
+    ``generateContent`` (its other errors, such as a missing key, use it too),
+    ``"object"`` elsewhere. ``code`` and ``message`` default per status (429
     ``rate_limit_exceeded``, 401 ``invalid_api_key``, 402
-    ``insufficient_wallet_balance``, 503 ``provider_unavailable``...); ``retry_after``
-    sends ``Retry-After``. A fault without a status alters a 200 answer instead:
+    ``insufficient_wallet_balance``, 503 ``provider_unavailable``...; in the Gemini
+    layout ``code`` names the RPC status, by default ``RESOURCE_EXHAUSTED``,
+    ``UNAVAILABLE``...); ``retryable=True/False`` adds that field to a JSON body;
+    ``retry_after`` sends ``Retry-After``. ``rate_limit="split"`` sends
+    ``X-RateLimit-{Limit,Remaining,Reset}-{Requests,Tokens}``, ``rate_limit="plain"``
+    ``X-RateLimit-{Limit,Remaining,Reset}`` (the "starter" tier's 600 requests and
+    600,000 tokens a minute, counted from the last reset; ``Reset`` a UNIX time; nothing
+    remaining on a 429), on an error or a normal answer alike. A fault without a status
+    alters a 200 answer instead:
 
     - ``error_after_chunks=N``: N content chunks, then an in-band
       ``data: {"error": {"message", "type", "code"}}`` event and the end of the stream,
@@ -92,12 +121,15 @@ Fault injection
       response;
     - ``malformed=True``: invalid JSON (in a stream, one broken ``data:`` line right
       after the role chunk);
+    - ``usage_in_content=True``: a stream's finish reason and usage ride on its last
+      content chunk, with no separate finish chunk or ``choices: []`` usage chunk;
     - ``delay`` seconds before answering, ``chunk_delay`` seconds between events.
 
     Another process can ask for a fault per request with the header
     ``x-standin-fault: <spec>`` in :meth:`Fault.parse` syntax (``Fault.spec()`` writes
     it): ``"status=429;retry_after=1"``, ``"503"``, ``"error_after_chunks=2"``,
-    ``"drop_after_chunks=3"``, ``"malformed"``, ``"status=404;body_style=text"``. The
+    ``"drop_after_chunks=3"``, ``"malformed"``, ``"status=404;body_style=text"``,
+    ``"status=503;body_style=runtime;retryable=false"``, ``"usage_in_content"``. The
     header beats scripted faults and works on every route.
 
 :class:`StandInApp` is the plain ASGI 3 application behind the server (the same

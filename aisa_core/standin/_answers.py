@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._catalog import cost_micros, tokens
+from ._context import retrieval_answer
 from ._schema import example_instance
 
 # One encoder for the process: json.dumps() with any option builds a new one per call.
@@ -181,9 +182,12 @@ def _functions(body: dict[str, Any]) -> list[tuple[str, Any]]:
 def choose_tool(body: dict[str, Any], user_text: str) -> tuple[str, Any] | None:
     """The function to call, or None for a text answer.
 
-    A named ``tool_choice`` or ``"required"`` always calls (as real models must).
-    ``"auto"`` calls only when the last message is the user's, picking the tool whose
-    name the user mentions, else the first one.
+    A named ``tool_choice`` always calls that function. ``"auto"`` calls only while the user
+    has the last word, picking the tool whose name the user mentions, else the first one.
+    ``"required"`` (``"any"``) must call something at every turn: while the user has the last
+    word it picks as ``"auto"`` does; after a tool result, where ``"auto"`` would answer, it
+    calls the last tool not yet called since the user spoke (else the last tool), which is
+    where structured-output agents put their answer tool, so their loops end.
     """
     functions = _functions(body)
     choice = body.get("tool_choice", "auto")
@@ -191,23 +195,35 @@ def choose_tool(body: dict[str, Any], user_text: str) -> tuple[str, Any] | None:
         return None
     if isinstance(choice, dict):
         function = choice.get("function")
-        name = function.get("name") if isinstance(function, dict) else None
+        name = function.get("name") if isinstance(function, dict) else choice.get("name")
         for candidate in functions:
             if candidate[0] == name:
                 return candidate
         raise RequestError(400, "invalid_request", f"tool_choice names an unknown function: {name}")
-    if choice == "required":
-        return functions[0]
     messages = body["messages"]
     last = messages[-1] if messages else None
     if not isinstance(last, dict) or last.get("role") != "user":
-        return None
+        return _answer_tool(functions, messages) if choice in ("required", "any") else None
     lowered = user_text.lower()
     for candidate in functions:
         parts = [p.lower() for p in _NAME_PARTS.findall(candidate[0]) if len(p) >= 4]
         if candidate[0].lower() in lowered or any(p in lowered for p in parts):
             return candidate
     return functions[0]
+
+
+def _answer_tool(functions: list[tuple[str, Any]], messages: Sequence[Any]) -> tuple[str, Any]:
+    """The last offered tool not called since the user last spoke (else the last tool)."""
+    called: set[str] = set()
+    for message in reversed(messages):
+        if not isinstance(message, dict) or message.get("role") == "user":
+            break
+        for call in message.get("tool_calls") or ():
+            function = call.get("function") if isinstance(call, dict) else None
+            if isinstance(function, dict):
+                called.add(str(function.get("name")))
+    fresh = [f for f in functions if f[0] not in called]
+    return (fresh or functions)[-1]
 
 
 def _shaped(response_format: Any, text: str, user_text: str) -> str:
@@ -254,8 +270,8 @@ def plan_chat(
     last = messages[-1] if messages else None
     if isinstance(last, dict) and last.get("role") == "tool":
         text = "The tool returned: " + content_text(last.get("content"))[0]
-    else:
-        text = greeting(model, user_text, images)
+    else:  # a retrieval prompt is answered from its context
+        text = retrieval_answer(messages) or greeting(model, user_text, images)
     text = _shaped(body.get("response_format"), text, user_text)
     if limit is not None:
         words = pieces(text)
@@ -319,34 +335,41 @@ def stream_parts(
     created: int,
     model: str,
     usage: dict[str, Any] | None,
+    usage_in_content: bool = False,
 ) -> StreamParts:
-    """The SSE events of an answer; ``usage`` adds the ``choices: []`` usage chunk."""
+    """The SSE events of an answer; ``usage`` adds the ``choices: []`` usage chunk, or with
+    ``usage_in_content`` rides (with the finish reason) on the last content chunk instead."""
     head = (
         f'{{"id":{dumps(completion_id)},"object":"chat.completion.chunk",'
         f'"created":{created},"model":{dumps(model)}'
     )
     prefix = f'data: {head},"choices":[{{"index":0,"delta":'.encode()
 
-    def event(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return raw(dumps(delta), finish)
-
-    def raw(delta: str, finish: str | None = None) -> bytes:
+    def raw(delta: str, finish: str | None = None, extra: str = "") -> bytes:
         end = b'"' + finish.encode() + b'"' if finish else b"null"
-        return prefix + delta.encode() + b',"logprobs":null,"finish_reason":' + end + b"}]}\n\n"
+        tail = b',"logprobs":null,"finish_reason":' + end + b"}]" + extra.encode() + b"}\n\n"
+        return prefix + delta.encode() + tail
 
     # Text deltas are the bulk of a stream: splice the encoded piece into a template.
-    body = [raw('{"reasoning_content":' + _encode(p) + "}") for p in pieces(answer.reasoning or "")]
-    body += [raw('{"content":' + _encode(p) + "}") for p in pieces(answer.content or "")]
+    deltas = ['{"reasoning_content":' + _encode(p) + "}" for p in pieces(answer.reasoning or "")]
+    deltas += ['{"content":' + _encode(p) + "}" for p in pieces(answer.content or "")]
     for index, call in enumerate(answer.tool_calls):
         opening = {"index": index, "id": call.id, "type": "function"}
         opening["function"] = {"name": call.name, "arguments": ""}
-        body.append(event({"tool_calls": [opening]}))
+        deltas.append(dumps({"tool_calls": [opening]}))
         for fragment in _fragments(call.arguments):
             delta = {"index": index, "function": {"arguments": fragment}}
-            body.append(event({"tool_calls": [delta]}))
-    tail = event({}, answer.finish_reason)
-    if usage is not None:
-        tail += f'data: {head},"choices":[],"usage":{dumps(usage)}}}\n\n'.encode()
+            deltas.append(dumps({"tool_calls": [delta]}))
+    usage_json = "" if usage is None else ',"usage":' + dumps(usage)
+    if usage_in_content and deltas:
+        last = raw(deltas.pop(), answer.finish_reason, usage_json)
+        body = [raw(d) for d in deltas] + [last]
+        tail = b""
+    else:
+        body = [raw(d) for d in deltas]
+        tail = raw("{}", answer.finish_reason)
+        if usage is not None:
+            tail += f'data: {head},"choices":[]{usage_json}}}\n\n'.encode()
     tail += b"data: [DONE]\n\n"
-    start = b": keep-alive\n\n" + event({"role": "assistant", "content": ""})
+    start = b": keep-alive\n\n" + raw(dumps({"role": "assistant", "content": ""}))
     return StreamParts(start, body, tail)

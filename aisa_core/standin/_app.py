@@ -9,7 +9,6 @@ shares (key, body, faults, unknown models, JSON and error replies) are in ``_ste
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timezone
@@ -17,15 +16,9 @@ from typing import Any
 
 from . import _answers as answers
 from . import _gemini as gemini
-from ._catalog import (
-    DEFAULT_MODELS,
-    cost_micros,
-    embedding,
-    embedding_dimensions,
-    encode_base64,
-    model_card,
-    tokens,
-)
+from . import _retrieval as retrieval
+from . import _thinking as thinking
+from ._catalog import DEFAULT_MODELS, cost_micros, model_card
 from ._faults import Fault
 from ._state import RecordedRequest, ScriptState
 from ._steps import Request, RouteSteps
@@ -53,7 +46,8 @@ class StandInApp(RouteSteps):
     ``unknown_models``: ids answered with 503 "No available channels" (a collection or a
     predicate; default: ids starting with ``unknown-``, ``retired-`` or ``aisa/``).
     ``reasoning_models``: extra ids that answer with ``reasoning_content`` besides those
-    ending in ``-thinking``. ``models``: the ``/v1/models`` catalog. ``record_limit``:
+    ending in ``-thinking`` and DeepSeek's and Kimi's thinking ids (see ``_thinking``).
+    ``models``: the ``/v1/models`` catalog. ``record_limit``:
     requests kept for inspection, 1000 by default so a long benchmark cannot hoard memory
     (the oldest go first; None keeps all). ``created``: a
     fixed ``created`` timestamp for reproducible bodies (default: the clock).
@@ -106,6 +100,7 @@ class StandInApp(RouteSteps):
                 reply = self._error(
                     request, 400, "invalid_request", "The body is nested too deeply."
                 )
+            self._rate_limit_headers(reply)
             await _send_reply(send, receive, reply, request.request_id.encode())
         elif scope["type"] == "lifespan":
             while True:
@@ -125,6 +120,8 @@ class StandInApp(RouteSteps):
                 return self._chat(req)
             if path == "/v1/embeddings":
                 return self._embeddings(req)
+            if path == "/v1/rerank":
+                return self._rerank(req)
             if path.endswith(_GENERATE):
                 for prefix in _GEMINI_PREFIXES:
                     if path.startswith(prefix) and len(path) > len(prefix) + len(_GENERATE):
@@ -143,10 +140,15 @@ class StandInApp(RouteSteps):
     def _now(self) -> int:
         return int(time.time()) if self._created is None else self._created
 
-    def _thinking(self, model: str) -> tuple[bool, str | None]:
+    def _timestamp(self) -> str:
+        """Now (or the fixed ``created``) as the gateway writes times: ISO 8601, UTC, ``Z``."""
+        now = datetime.fromtimestamp(self._now(), timezone.utc)
+        return now.isoformat().replace("+00:00", "Z")
+
+    def _thinking(self, model: str, body: dict[str, Any]) -> tuple[bool, str | None]:
         forced, text = self._state.reasoning_for(model)
-        thinking = forced or model.endswith("-thinking") or model in self._reasoning_models
-        return thinking, text
+        thinks = forced or thinking.thinks(model, body) or model in self._reasoning_models
+        return thinks, text
 
     # -- routes ----------------------------------------------------------------------------
 
@@ -159,26 +161,31 @@ class StandInApp(RouteSteps):
             return self._error(req, 400, "invalid_request", "model must be a string")
         if not isinstance(messages, list) or not messages:
             return self._error(req, 400, "invalid_request", "messages must be a non-empty array")
+        mode = req.headers.get("x-aisa-cost-mode")
+        if mode is not None and mode.strip().lower() != "quote":
+            message = f"X-AISA-Cost-Mode must be 'quote', not {mode!r}"
+            return self._error(req, 400, "invalid_cost_mode", message)
         refused, fault, queued = self._fault(req, model)
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
         answers.check_request(body)
+        thinking.check_history(body, model)
         prompt = answers.prompt_tokens(body)
-        if req.headers.get("x-aisa-cost-mode", "").lower() == "quote":
+        if mode is not None:
             return self._quote(body, model, prompt, fault)
-        thinking, reasoning_text = self._thinking(model)
+        thinks, reasoning_text = self._thinking(model, body)
         answer = answers.plan_chat(
             body,
             model,
             scripted=None if queued else self._state.take_answer(model),
-            thinking=thinking,
+            thinking=thinks,
             reasoning_text=reasoning_text,
             new_call_id=self._call_id,
         )
         completion_id = f"chatcmpl-standin-{self._state.next_number('chat')}"
         usage, cost = answers.usage_block(model, prompt, answer)
-        self._state.bill(cost)
+        self._state.bill(cost, usage["total_tokens"])
         created = self._now()
         if body.get("stream") is True:
             options = body.get("stream_options")
@@ -189,6 +196,7 @@ class StandInApp(RouteSteps):
                 created=created,
                 model=model,
                 usage=usage if wants_usage else None,
+                usage_in_content=fault is not None and fault.usage_in_content,
             )
             return Reply(200, SSE, stream=parts, fault=fault)
         payload = answers.completion_body(
@@ -208,42 +216,32 @@ class StandInApp(RouteSteps):
             "estimated_cost_micros_usd": cost_micros(model, prompt, min(limit or 1024, 1024)),
             "max_cost_micros_usd": cost_micros(model, prompt, limit or 4096),
             "may_exceed_estimate": False,
+            "estimated_at": self._timestamp(),
         }
         return self._json(payload, fault=fault)
 
     def _embeddings(self, req: Request) -> Reply:
-        body = self._auth(req) or self._body(req, "model", "input")
+        return self._priced(req, ("input",), retrieval.plan_embeddings)
+
+    def _rerank(self, req: Request) -> Reply:
+        return self._priced(req, ("query", "documents"), retrieval.plan_rerank)
+
+    def _priced(self, req: Request, required: tuple[str, ...], plan: retrieval.Plan) -> Reply:
+        """A route billed per input token (embeddings, rerank): checks, faults, the answer."""
+        body = self._auth(req) or self._body(req, "model", *required)
         if isinstance(body, Reply):
             return body
-        model, given = body["model"], body["input"]
-        if isinstance(given, str) or (
-            isinstance(given, list) and given and all(map(_is_int, given))
-        ):
-            given = [given]  # one text, or one pre-tokenised input
-        if not isinstance(model, str) or not isinstance(given, list) or not given:
-            message = "model must be a string and input a string or a non-empty array"
-            return self._error(req, 400, "invalid_request", message)
-        dimensions = embedding_dimensions(body.get("dimensions"))
-        encoding = body.get("encoding_format") or "float"
-        if dimensions is None or encoding not in ("float", "base64"):
-            message = "dimensions must be 1-4096 and encoding_format float or base64"
-            return self._error(req, 400, "invalid_request", message)
+        model = body["model"]
+        if not isinstance(model, str):
+            return self._error(req, 400, "invalid_request", "model must be a string")
+        tokens, answer = plan(body)  # a request the gateway would refuse raises a 400 here
         refused, fault, _ = self._fault(req, model)
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
-        texts = [t if isinstance(t, str) else json.dumps(t) for t in given]
-        data = []
-        for index, text in enumerate(texts):
-            vector = embedding(text, dimensions)
-            value = encode_base64(vector) if encoding == "base64" else vector
-            data.append({"object": "embedding", "index": index, "embedding": value})
-        prompt = sum(max(1, tokens(t)) for t in texts)
-        cost = cost_micros(model, prompt, 0)
-        self._state.bill(cost)
-        usage = {"prompt_tokens": prompt, "total_tokens": prompt}
-        payload = {"object": "list", "data": data, "model": model, "usage": usage}
-        return self._json(payload, fault=fault, cost=cost)
+        cost = cost_micros(model, tokens, 0)
+        self._state.bill(cost, tokens)
+        return self._json(answer(cost), fault=fault, cost=cost)
 
     def _generate(self, req: Request, model: str) -> Reply:
         body = self._auth(req, google=True) or self._body(req, "contents")
@@ -255,18 +253,18 @@ class StandInApp(RouteSteps):
         refused = refused or self._unavailable(req, model)
         if refused is not None:
             return refused
-        thinking, reasoning_text = self._thinking(model)
+        thinks, reasoning_text = self._thinking(model, body)
         answer = gemini.plan_gemini(
             body,
             model,
             scripted=None if queued else self._state.take_answer(model),
-            thinking=thinking,
+            thinking=thinks,
             reasoning_text=reasoning_text,
             new_call_id=self._call_id,
         )
         prompt = gemini.prompt_tokens(body)
         cost = cost_micros(model, prompt, answer.completion_tokens())
-        self._state.bill(cost)
+        self._state.bill(cost, prompt + answer.completion_tokens())
         response_id = f"standin-{self._state.next_number('generate')}"
         payload = gemini.gemini_body(answer, model=model, prompt=prompt, response_id=response_id)
         return self._json(payload, fault=fault, cost=cost)
@@ -282,9 +280,9 @@ class StandInApp(RouteSteps):
 
     def _credits(self, req: Request, fault: Fault | None) -> Reply:
         spent = self._state.spent_micros
-        now = datetime.fromtimestamp(self._now(), timezone.utc)
         payload = {
             "object": "credits_balance",
+            "currency": "USD",
             "account_balance_micros_usd": max(0, self._balance - spent),
             "available_balance_micros_usd": max(0, self._balance - spent),
             "api_key": {
@@ -292,6 +290,6 @@ class StandInApp(RouteSteps):
                 "remaining_micros_usd": max(0, self._key_limit - spent),
                 "used_micros_usd": spent,
             },
-            "as_of": now.isoformat().replace("+00:00", "Z"),
+            "as_of": self._timestamp(),
         }
         return self._json(payload, fault=fault)

@@ -1,4 +1,4 @@
-"""The stand-in's model catalog, price table, token estimates and pseudo-embeddings.
+"""The stand-in's model catalog, price table and token estimates.
 
 Prices are illustrative (close to list prices, not AIsa's): they exist so cost tracking,
 budgets and the ``X-AISA-Customer-Cost-Micros-USD`` header can be exercised offline.
@@ -7,10 +7,6 @@ Money is integer arithmetic throughout, like the gateway's micro-USD fields.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import math
-import struct
 from typing import Any
 
 DEFAULT_MODELS: tuple[str, ...] = (
@@ -30,6 +26,10 @@ DEFAULT_MODELS: tuple[str, ...] = (
     "kimi-k2.5",
     "grok-4",
     "text-embedding-3-small",
+    "text-embedding-3-large",
+    "jina-embeddings-v3",
+    "jina-embeddings-v5-text-small",
+    "jina-reranker-v3",
 )
 
 CATALOG_CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z, so listings are reproducible
@@ -37,6 +37,7 @@ CATALOG_CREATED = 1_735_689_600  # 2025-01-01T00:00:00Z, so listings are reprodu
 _OWNERS = (
     ("gpt-", "openai"),
     ("text-embedding-", "openai"),
+    ("jina-", "jina"),
     ("claude-", "anthropic"),
     ("gemini-", "google"),
     ("qwen", "alibaba"),
@@ -62,11 +63,12 @@ _PRICES: dict[str, tuple[int, int]] = {
     "kimi-k2.5": (600, 2500),
     "grok-4": (3000, 15000),
     "text-embedding-3-small": (20, 0),
+    "text-embedding-3-large": (130, 0),
+    "jina-embeddings-v3": (20, 0),
+    "jina-embeddings-v5-text-small": (20, 0),
+    "jina-reranker-v3": (20, 0),
 }
 DEFAULT_PRICE = (1000, 4000)
-
-EMBEDDING_DIMENSIONS = 64
-_MAX_EMBEDDING_DIMENSIONS = 4096
 
 
 def model_card(model_id: str) -> dict[str, Any]:
@@ -99,27 +101,3 @@ def cost_micros(model: str, prompt_tokens: int, completion_tokens: int) -> int:
 def tokens(text: str) -> int:
     """Token estimate: ceil(characters / 4), the usual rule of thumb."""
     return -(-len(text) // 4)
-
-
-def embedding(text: str, dimensions: int) -> list[float]:
-    """A deterministic unit vector derived from a hash of ``text`` (not semantic)."""
-    digest = hashlib.shake_256(text.encode()).digest(2 * dimensions)
-    raw = [value / 32767.5 - 1.0 for value in struct.unpack(f"<{dimensions}H", digest)]
-    norm = math.sqrt(sum(v * v for v in raw)) or 1.0
-    return [v / norm for v in raw]
-
-
-def encode_base64(vector: list[float]) -> str:
-    """OpenAI's ``encoding_format: base64``: little-endian float32, base64."""
-    return base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
-
-
-def embedding_dimensions(value: Any) -> int | None:
-    """The requested ``dimensions`` (None if invalid), defaulting to 64."""
-    if value is None:
-        return EMBEDDING_DIMENSIONS
-    if isinstance(value, bool) or not isinstance(value, int):
-        return None
-    if not 1 <= value <= _MAX_EMBEDDING_DIMENSIONS:
-        return None
-    return value

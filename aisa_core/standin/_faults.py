@@ -1,9 +1,14 @@
-"""Faults: the ways AIsa can fail on the wire, described as data.
+"""Faults: the ways AIsa can fail on the wire, and its less usual layouts, described as data.
 
 A :class:`Fault` is a frozen value so it can be queued, shared between threads and
 compared in tests. It also round-trips through a compact text spec so a fault can be
 requested per HTTP request with the ``x-standin-fault`` header, which is how a test in
 one process breaks a call made by a client in another.
+
+Error bodies come in every layout AIsa's docs and captured fixtures show (``BODY_STYLES``):
+the documented ``{"error": {type, code, message, request_id}}`` object, a bare string, a
+top-level ``code``, the runtime ``{code, error: "<message>", request_id}`` form, Gemini's
+``{"error": {code: <status>, message, status: "<RPC status>"}}`` and plain text.
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from dataclasses import dataclass, fields
 from http import HTTPStatus
 from typing import Any, Literal, get_args
 
-BodyStyle = Literal["object", "string", "top_code", "text"]
+BodyStyle = Literal["object", "string", "top_code", "runtime", "gemini", "text"]
 BODY_STYLES: tuple[str, ...] = get_args(BodyStyle)
+RateLimitScheme = Literal["split", "plain"]
+RATE_LIMIT_SCHEMES: tuple[str, ...] = get_args(RateLimitScheme)
 
 FAULT_HEADER = "x-standin-fault"
 """Request header carrying a :meth:`Fault.parse` spec for that request only."""
@@ -51,34 +58,59 @@ STREAM_ERROR_DEFAULTS = (
     "The upstream provider failed mid-stream.",
 )
 
+# Google's RPC status names, as Gemini's error bodies spell them, per HTTP status.
+_RPC_STATUS: dict[int, str] = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    402: "FAILED_PRECONDITION",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    409: "ABORTED",
+    422: "INVALID_ARGUMENT",
+    429: "RESOURCE_EXHAUSTED",
+    499: "CANCELLED",
+    500: "INTERNAL",
+    501: "NOT_IMPLEMENTED",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
+
 _INT_FIELDS = frozenset({"status", "error_after_chunks", "drop_after_chunks"})
 _FLOAT_FIELDS = frozenset({"retry_after", "delay", "chunk_delay"})
-_STR_FIELDS = frozenset({"code", "message", "body_style"})
+_STR_FIELDS = frozenset({"code", "message", "body_style", "rate_limit"})
+_BOOL_FIELDS = frozenset({"malformed", "retryable", "usage_in_content"})
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
 @dataclass(frozen=True)
 class Fault:
-    """One way for a request to go wrong.
+    """One way for a request to go wrong, or to be answered in a less usual documented layout.
 
     ``status`` set: an HTTP error with an AIsa error body (``code``/``message`` default per
-    status; ``body_style`` picks which of the gateway's body shapes). Otherwise the fault
-    alters a normal 200 answer: ``error_after_chunks`` (in-band stream error, no ``[DONE]``),
-    ``drop_after_chunks`` (connection closed mid-body), ``malformed`` (invalid JSON). ``delay``
-    and ``chunk_delay`` slow any answer down.
+    status; ``body_style`` picks which of the gateway's body layouts, by default the route's
+    own: ``"gemini"`` on ``generateContent``, ``"object"`` elsewhere; ``retryable`` adds that
+    field to a JSON body). Otherwise the fault alters a normal 200 answer:
+    ``error_after_chunks`` (in-band stream error, no ``[DONE]``), ``drop_after_chunks``
+    (connection closed mid-body), ``malformed`` (invalid JSON), ``usage_in_content`` (a
+    stream's finish reason and usage ride on its last content chunk, with no separate
+    finish or usage chunk). ``rate_limit`` adds ``X-RateLimit-*`` headers in either scheme
+    to any answer. ``delay`` and ``chunk_delay`` slow any answer down.
     """
 
     status: int | None = None
     code: str | None = None
     message: str | None = None
-    body_style: BodyStyle = "object"
+    body_style: BodyStyle | None = None
+    retryable: bool | None = None
     retry_after: float | None = None
+    rate_limit: RateLimitScheme | None = None
     error_after_chunks: int | None = None
     drop_after_chunks: int | None = None
     delay: float = 0.0
     chunk_delay: float = 0.0
     malformed: bool = False
+    usage_in_content: bool = False
 
     def __post_init__(self) -> None:
         # Validate eagerly: a typo in a test should fail where it is written, not as a
@@ -91,10 +123,16 @@ class Fault:
             raise ValueError(
                 f"Fault.status must be an HTTP error status 400-599, not {self.status!r}"
             )
-        if self.body_style not in BODY_STYLES:
+        if self.body_style is not None and self.body_style not in BODY_STYLES:
             raise ValueError(
                 f"Fault.body_style must be one of {BODY_STYLES}, not {self.body_style!r}"
             )
+        if self.rate_limit is not None and self.rate_limit not in RATE_LIMIT_SCHEMES:
+            raise ValueError(
+                f"Fault.rate_limit must be one of {RATE_LIMIT_SCHEMES}, not {self.rate_limit!r}"
+            )
+        if self.retryable is not None and not isinstance(self.retryable, bool):
+            raise ValueError(f"Fault.retryable must be a bool or None, not {self.retryable!r}")
         for name in ("error_after_chunks", "drop_after_chunks"):
             value = getattr(self, name)
             if value is not None and (
@@ -113,7 +151,8 @@ class Fault:
         """Build a fault from ``"key=value;key=value"`` (the ``x-standin-fault`` header).
 
         Keys are the field names (``-`` may stand for ``_``). A bare number is a status and a
-        bare ``malformed`` sets that flag: ``"429;retry_after=1"``, ``"drop_after_chunks=3"``.
+        bare flag name (``malformed``, ``usage_in_content``) sets it: ``"429;retry_after=1"``,
+        ``"drop_after_chunks=3"``, ``"status=503;body_style=runtime;retryable=false"``.
         """
         values: dict[str, Any] = {}
         for raw in spec.split(";"):
@@ -126,7 +165,7 @@ class Fault:
             if not sep:
                 if key.isdigit():
                     key, value = "status", key
-                elif key == "malformed":
+                elif key in _BOOL_FIELDS:
                     value = "true"
                 else:
                     raise ValueError(f"fault spec item {item!r} needs a value (key=value)")
@@ -145,6 +184,8 @@ class Fault:
             if field.name == "malformed":
                 items.append("malformed")
                 continue
+            if isinstance(value, bool):
+                value = str(value).lower()
             text = str(value)
             if ";" in text or "\n" in text or "\r" in text:
                 raise ValueError(f"Fault.{field.name} cannot contain ';' or newlines in a spec")
@@ -187,31 +228,44 @@ def plain_text_message(status: int) -> str:
     return f"{status} {_phrase(status)}"
 
 
+def rpc_status(status: int) -> str:
+    """Google's RPC status name for an HTTP status (``UNKNOWN`` when there is none)."""
+    return _RPC_STATUS.get(status, "INTERNAL" if status >= 500 else "UNKNOWN")
+
+
 def error_body(
     style: str,
     *,
+    status: int,
     error_type: str,
     code: str,
     message: str,
     request_id: str,
+    retryable: bool | None = None,
+    rpc: str | None = None,
 ) -> tuple[bytes, bytes]:
-    """``(content type, body)`` of an error response in one of AIsa's body shapes."""
-    payload: dict[str, Any]
+    """``(content type, body)`` of an error response in one of AIsa's body layouts.
+
+    ``retryable`` (when not ``None``) goes where each layout keeps its facts: inside the
+    ``error`` object, or at the top level. ``rpc`` overrides Gemini's ``status`` name."""
     if style == "text":
         return b"text/plain; charset=utf-8", message.encode()
+    payload: dict[str, Any]
+    inner: dict[str, Any] | None = None
     if style == "string":
         payload = {"error": message}
     elif style == "top_code":
         payload = {"error": {"message": message}, "code": code}
+    elif style == "runtime":
+        payload = {"code": code, "error": message, "request_id": request_id}
+    elif style == "gemini":
+        inner = {"code": status, "message": message, "status": rpc or rpc_status(status)}
+        payload = {"error": inner}
     else:
-        payload = {
-            "error": {
-                "type": error_type,
-                "code": code,
-                "message": message,
-                "request_id": request_id,
-            }
-        }
+        inner = {"type": error_type, "code": code, "message": message, "request_id": request_id}
+        payload = {"error": inner}
+    if retryable is not None:
+        (payload if inner is None else inner)["retryable"] = retryable
     return b"application/json", json.dumps(payload, separators=(",", ":")).encode()
 
 
@@ -225,11 +279,11 @@ def _convert(key: str, value: str) -> Any:
         raise ValueError(f"fault spec: {key}={value!r} is not a number") from None
     if key in _STR_FIELDS:
         return value
-    if key == "malformed":
+    if key in _BOOL_FIELDS:
         lowered = value.lower()
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
-        raise ValueError(f"fault spec: malformed={value!r} is not a boolean")
+        raise ValueError(f"fault spec: {key}={value!r} is not a boolean")
     raise ValueError(f"fault spec: unknown key {key!r}")

@@ -70,6 +70,9 @@ def _declarations(body: dict[str, Any]) -> list[tuple[str, Any]]:
 
 
 def _choose(body: dict[str, Any], last: Any) -> tuple[str, Any] | None:
+    """The function to call: ``ANY`` always calls (after a function response, the last
+    declared function not yet called since the user spoke, as ``"required"`` does in chat);
+    ``AUTO`` calls the first one while the user has the last word."""
     declarations = _declarations(body)
     config = body.get("toolConfig")
     calling = config.get("functionCallingConfig") if isinstance(config, dict) else None
@@ -80,12 +83,28 @@ def _choose(body: dict[str, Any], last: Any) -> tuple[str, Any] | None:
         declarations = [d for d in declarations if d[0] in allowed]
     if not declarations or mode == "NONE":
         return None
-    if mode == "ANY":
-        return declarations[0]
     is_user = isinstance(last, dict) and last.get("role", "user") == "user"
     if is_user and _function_response(last) is None:
         return declarations[0]
+    if mode == "ANY":
+        called = _called_since_user(body["contents"])
+        fresh = [d for d in declarations if d[0] not in called]
+        return (fresh or declarations)[-1]
     return None
+
+
+def _called_since_user(contents: Sequence[Any]) -> set[str]:
+    called: set[str] = set()
+    for content in reversed(contents):
+        if not isinstance(content, dict):
+            continue
+        if content.get("role", "user") == "user" and _function_response(content) is None:
+            break
+        for part in _parts(content):
+            call = part.get("functionCall") if isinstance(part, dict) else None
+            if isinstance(call, dict):
+                called.add(str(call.get("name")))
+    return called
 
 
 def prompt_tokens(body: dict[str, Any]) -> int:

@@ -8,6 +8,7 @@ list operations; the common case (nothing scripted) does not even take the lock.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,22 @@ class RecordedRequest:
     query: str = ""
 
 
+@dataclass
+class _Window:
+    """Requests and tokens counted in one rate-limit minute."""
+
+    start: float
+    requests: int = 0
+    tokens: int = 0
+
+    def current(self, now: float) -> _Window:
+        """This window, moved on (and emptied) if its minute has passed."""
+        if now >= self.start + 60:
+            self.start += 60 * ((now - self.start) // 60)
+            self.requests = self.tokens = 0
+        return self
+
+
 @dataclass(frozen=True)
 class _Entry:
     model: str | None
@@ -43,6 +60,7 @@ class ScriptState:
         self._records: deque[RecordedRequest] = deque(maxlen=record_limit)
         self._spent_micros = 0
         self._counters: dict[str, int] = {}
+        self._window = _Window(time.time())
 
     # -- scripting (called from user threads) --------------------------------------------
 
@@ -72,6 +90,7 @@ class ScriptState:
             self._records.clear()
             self._spent_micros = 0
             self._counters.clear()
+            self._window = _Window(time.time())
 
     @property
     def pending(self) -> int:
@@ -97,10 +116,20 @@ class ScriptState:
     def record(self, request: RecordedRequest) -> None:
         with self._lock:
             self._records.append(request)
+            self._window.current(time.time()).requests += 1
 
-    def bill(self, micros: int) -> None:
+    def bill(self, micros: int, tokens: int = 0) -> None:
         with self._lock:
             self._spent_micros += micros
+            self._window.current(time.time()).tokens += tokens
+
+    def rate_window(self) -> tuple[int, int, int]:
+        """``(requests, tokens, reset)`` of the current one-minute window (it starts at the
+        last reset, so a test's counts do not depend on the wall clock's minute); ``reset``
+        is the UNIX time the window ends."""
+        with self._lock:
+            window = self._window.current(time.time())
+            return window.requests, window.tokens, int(window.start + 60)
 
     def next_number(self, kind: str) -> int:
         """1, 2, 3... per kind; restarts on reset so ids are reproducible per test."""

@@ -1,6 +1,7 @@
 """What every stand-in route does around its own work: read the request, check the key and the
 body, take a fault (from the ``x-standin-fault`` header or the script), refuse unknown models, and
-write JSON and error replies in the gateway's shapes.
+write JSON and error replies in the gateway's shapes (the route's own error layout: Gemini's on
+``generateContent``), with ``X-RateLimit-*`` headers when a fault asks for them.
 
 The routes themselves (chat, embeddings, Gemini, models, credits) are in ``_app``.
 """
@@ -23,15 +24,21 @@ __all__ = ["INVALID_API_KEY", "STANDIN_API_KEY", "Request", "RouteSteps"]
 STANDIN_API_KEY = "sk-aisa-standin"
 INVALID_API_KEY = "sk-aisa-invalid"
 
+# The "starter" tier of aisa-api.md: what X-RateLimit-* headers report as the limits.
+REQUESTS_PER_MINUTE = 600
+TOKENS_PER_MINUTE = 600_000
+
 
 class Request:
     """One HTTP request as the routes read it: its JSON body parsed once (``None`` if not JSON)."""
 
-    __slots__ = ("body", "headers", "json", "method", "path", "query", "request_id")
+    __slots__ = ("body", "headers", "json", "method", "path", "query", "request_id", "style")
 
     def __init__(self, scope: Scope, body: bytes, request_id: str) -> None:
         self.method: str = scope["method"]
         self.path: str = scope["path"]
+        # The error layout this route answers in: Gemini's native route has its own.
+        self.style = "gemini" if self.path.endswith(":generateContent") else "object"
         self.query: str = scope.get("query_string", b"").decode("latin-1")
         self.headers = header_dict(scope["headers"])
         self.body = body
@@ -53,7 +60,8 @@ class RouteSteps(Scripting):
     ) -> Reply:
         default_type = status_defaults(status, None)[0]
         content_type, body = error_body(
-            "object",
+            req.style,
+            status=status,
             error_type=error_type or default_type,
             code=code,
             message=message,
@@ -103,14 +111,18 @@ class RouteSteps(Scripting):
         if fault is None or fault.status is None:
             return None, fault, queued
         error_type, code, message = fault.described(model)
-        if fault.body_style == "text" and fault.message is None:
+        style = fault.body_style or req.style
+        if style == "text" and fault.message is None:
             message = plain_text_message(fault.status)
         content_type, body = error_body(
-            fault.body_style,
+            style,
+            status=fault.status,
             error_type=error_type,
             code=code,
             message=message,
             request_id=req.request_id,
+            retryable=fault.retryable,
+            rpc=fault.code,
         )
         reply = Reply(fault.status, content_type, body, fault=fault)
         if fault.retry_after is not None:
@@ -128,6 +140,27 @@ class RouteSteps(Scripting):
         if cost is not None:
             reply.headers.append((b"x-aisa-customer-cost-micros-usd", str(cost).encode()))
         return reply
+
+    def _rate_limit_headers(self, reply: Reply) -> None:
+        """``X-RateLimit-*`` in the scheme the reply's fault names (none without one): the
+        split scheme per requests and tokens, or the plain one (requests only); ``Reset`` is
+        a UNIX time. A 429 reports nothing remaining."""
+        scheme = reply.fault.rate_limit if reply.fault is not None else None
+        if scheme is None:
+            return
+        requests, tokens, reset = self._state.rate_window()
+        exhausted = reply.status == 429
+        left = {
+            "requests": 0 if exhausted else max(0, REQUESTS_PER_MINUTE - requests),
+            "tokens": 0 if exhausted else max(0, TOKENS_PER_MINUTE - tokens),
+        }
+        limits = {"requests": REQUESTS_PER_MINUTE, "tokens": TOKENS_PER_MINUTE}
+        kinds = ("requests", "tokens") if scheme == "split" else ("requests",)
+        for kind in kinds:
+            suffix = f"-{kind}" if scheme == "split" else ""
+            values = {"limit": limits[kind], "remaining": left[kind], "reset": reset}
+            for name, value in values.items():
+                reply.headers.append((f"x-ratelimit-{name}{suffix}".encode(), str(value).encode()))
 
     def _guarded(self, req: Request, handler: Callable[[Request, Fault | None], Reply]) -> Reply:
         """Auth and header faults for the routes that do not run a model."""

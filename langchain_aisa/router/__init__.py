@@ -46,10 +46,15 @@ The modules, each one concern:
 - ``errors``: the error tree (drawn in its docstring).
 
 Serialised router parts name this package (``["langchain_aisa", "router", <class>]``), whichever
-module defines them.
+module defines them, and ``load``/``loads(..., allowed_objects="all")`` revives them as it does
+``ChatAISA`` once this package is imported (``allowed_objects=[RouterRunnable, Route, ...]``
+works too). A ``FunctionStrategy``, or a ``WeightedSplit`` with a ``key_fn``, holds code and
+does not serialise.
 """
 
 from __future__ import annotations
+
+from langchain_aisa._serialization import allow_load_all
 
 from .classifier import LLMClassifier, parse_label
 from .decision import RouteDecision, RouteInfo, RoutingStrategy
@@ -65,6 +70,9 @@ from .features import InputFeatures, RouteRequest, estimate_tokens, features_of
 from .routes import Route
 from .runnable import RouterRunnable
 from .strategies import CheapestFit, FunctionStrategy, Rule, WeightedSplit
+
+for _serialisable in (RouterRunnable, Route, Rule, CheapestFit, WeightedSplit, LLMClassifier):
+    allow_load_all(_serialisable)
 
 __all__ = [
     "CheapestFit",

@@ -169,6 +169,9 @@ def test_tools_tool_choice_and_response_format(make_client: MakeClient, recorder
         ({"top_p": -0.1}, "top_p"),
         ({"max_tokens": -5}, "max_tokens"),
         ({"max_tokens": 1.5}, "max_tokens"),
+        ({"max_tokens": 0}, "max_tokens must be an integer of at least 1"),
+        ({"max_completion_tokens": 0}, "max_completion_tokens"),
+        ({"n": 0}, "n must be"),
         ({"tool_choice": "required"}, "no tools"),
         ({"tools": [{"name": "bad name!"}]}, "invalid"),
         ({"tools": [{"name": "f"}], "tool_choice": "g"}, "not among"),
@@ -180,6 +183,22 @@ def test_bad_input_fails_before_any_request(
 ) -> None:
     with pytest.raises(E.InvalidInputError, match=match):
         make_client().chat("hi", **kwargs)
+    assert recorder.requests == []
+
+
+def test_zero_top_logprobs_is_allowed(make_client: MakeClient, recorder: Recorder) -> None:
+    make_client().chat("hi", logprobs=True, top_logprobs=0)
+    assert json.loads(recorder.requests[0].content)["top_logprobs"] == 0
+
+
+@pytest.mark.parametrize("timeout", [0, -1.0, float("nan"), float("inf"), "5", True])
+def test_a_timeout_that_is_not_a_positive_finite_number_is_refused(
+    make_client: MakeClient, recorder: Recorder, timeout: object
+) -> None:
+    with pytest.raises(E.ConfigurationError, match="timeout must be"):
+        make_client(timeout=timeout)
+    with pytest.raises(E.ConfigurationError, match="timeout must be"):
+        make_client().chat("hi", timeout=timeout)
     assert recorder.requests == []
 
 
@@ -710,8 +729,9 @@ def test_key_absent_from_repr_errors_logs_and_pickles(
     plain.http  # noqa: B018 - a live pool must not stop pickling
     data = pickle.dumps(plain)
     assert KEY.encode() not in data  # a pickle is a serialised object: never the key
+    unkeyed = pickle.loads(data)  # loads without a key (issue 10 item 9): the first call says so
     with pytest.raises(E.ConfigurationError, match="AISA_API_KEY"):
-        pickle.loads(data)
+        unkeyed.chat("hi")
     monkeypatch.setenv("AISA_API_KEY", KEY)  # the loading process has the key
     clone = pickle.loads(data)
     assert clone.settings.api_key.get_secret_value() == KEY

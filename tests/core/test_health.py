@@ -225,3 +225,20 @@ def test_bad_settings_are_refused() -> None:
         ModelHealth(failure_threshold=0)
     with pytest.raises(E.ConfigurationError):
         ModelHealth(cooldown=0)
+
+
+def test_a_hostile_retry_after_cannot_cool_a_model_for_ever(
+    health: ModelHealth, clock: Clock
+) -> None:
+    for _ in range(3):
+        fail(health, "m", E.RateLimitError("slow", status_code=429, retry_after=1e12))
+    until = health.cooling_until("m")
+    assert until is not None and round(until - clock.now) == health.max_cooldown
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "-inf", "1e999"])
+def test_retry_after_that_is_not_a_finite_number_is_ignored(value: str) -> None:
+    from aisa_core._error_bodies import parse_retry_after
+
+    assert parse_retry_after({"Retry-After": value}) is None
+    assert parse_retry_after({"retry-after-ms": value, "Retry-After": "2"}) == 2.0

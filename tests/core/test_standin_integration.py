@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -24,30 +23,6 @@ STATUS_CLASSES = {
     502: E.ServerError,
     504: E.ServerError,
 }
-
-
-@pytest.fixture
-def client(aisa_standin: StandIn) -> Iterator[AISAClient]:
-    c = AISAClient(
-        api_key=aisa_standin.api_key, base_url=aisa_standin.base_url, model="gpt-4.1", timeout=5
-    )
-    c._sleep = lambda s: None
-    yield c
-    c.close()
-
-
-@pytest.fixture
-async def aclient(aisa_standin: StandIn) -> AsyncIterator[AsyncAISAClient]:
-    c = AsyncAISAClient(
-        api_key=aisa_standin.api_key, base_url=aisa_standin.base_url, model="gpt-4.1", timeout=5
-    )
-
-    async def no_sleep(s: float) -> None:
-        return None
-
-    c._sleep = no_sleep
-    yield c
-    await c.aclose()
 
 
 def test_chat_round_trip(client: AISAClient, aisa_standin: StandIn) -> None:

@@ -78,7 +78,9 @@ def test_tool_message_with_an_image_keeps_parts() -> None:
     ]
 
 
-def test_ai_message_keeps_text_and_tool_calls_only() -> None:
+def test_ai_message_keeps_text_tool_calls_and_reasoning() -> None:
+    """Non-text blocks are dropped from the content; a ``thinking`` block's text becomes the
+    turn's ``reasoning_content`` (the core sends it only to models that need it back)."""
     message = AIMessage(
         [
             {"type": "text", "text": "Let me check. "},
@@ -103,7 +105,17 @@ def test_ai_message_keeps_text_and_tool_calls_only() -> None:
             },
             {"id": "c2", "type": "function", "function": {"name": "bad", "arguments": "{oops"}},
         ],
+        "reasoning_content": "hmm",
     }
+
+
+def test_ai_message_reasoning_from_additional_kwargs_wins() -> None:
+    message = AIMessage(
+        [{"type": "reasoning", "reasoning": "from a block"}],
+        additional_kwargs={"reasoning_content": "from the answer"},
+    )
+    assert _convert_message(message)["reasoning_content"] == "from the answer"
+    assert "reasoning_content" not in _convert_message(AIMessage("plain"))
 
 
 def test_ai_message_with_only_tool_calls_has_null_content() -> None:

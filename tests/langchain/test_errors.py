@@ -146,3 +146,21 @@ def test_every_core_error_maps(cls: type[core.AISAError]) -> None:
     assert map_error(mapped) is mapped
     clone = pickle.loads(pickle.dumps(mapped))
     assert type(clone) is type(mapped) and str(clone) == str(mapped)
+
+
+@pytest.mark.parametrize(
+    ("fault", "cls", "retryable"),
+    [
+        (Fault(status=502, body_style="runtime", retryable=False), ModelAPIError, False),
+        (Fault(status=429, body_style="gemini", retryable=False), ModelRateLimitError, False),
+        (Fault(status=409, body_style="runtime", retryable=True), ModelInvalidRequestError, True),
+    ],
+)
+def test_is_retryable_follows_the_error_body(
+    make_llm: MakeLLM, gateway: StandIn, fault: Fault, cls: type[ModelError], retryable: bool
+) -> None:
+    gateway.fail_model("gpt-4.1", fault)
+    with pytest.raises(cls) as caught:
+        make_llm().invoke("hi")
+    assert caught.value.is_retryable is retryable
+    assert isinstance(caught.value, core.AISAError) and caught.value.retryable is retryable

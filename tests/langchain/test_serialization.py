@@ -129,3 +129,13 @@ def test_unpickled_model_without_a_key_says_which_variable(make_llm: MakeLLM) ->
     clone = pickle.loads(pickle.dumps(make_llm()))
     with pytest.raises(Exception, match="AISA_API_KEY"):
         clone.invoke("hi")
+
+
+@pytest.mark.filterwarnings("ignore:The function `load` is in beta")
+def test_allowed_objects_all_needs_no_valid_namespaces(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As for the partner packages langchain-core lists: without this, ``load`` refused the
+    package's namespace with an error that printed the arguments, the key from the env too."""
+    monkeypatch.setenv("AISA_API_KEY", SECRET)
+    revived = load(dumpd(ChatAISA(model="gpt-4.1")), allowed_objects="all", secrets_from_env=True)
+    assert isinstance(revived, ChatAISA)
+    assert revived.api_key is not None and revived.api_key.get_secret_value() == SECRET

@@ -260,3 +260,38 @@ def test_serialisation_round_trip_keeps_the_key_out(
 def test_a_function_strategy_is_not_serialisable(aisa_standin: StandIn, make_router: Make) -> None:
     router = make_router({"a": "gpt-4.1"}, [lambda value: "a"])
     assert '"type": "not_implemented"' in dumps(router)
+
+
+@pytest.mark.filterwarnings("ignore:The function `loads` is in beta")
+def test_loads_with_allowed_objects_all_revives_every_router_part(
+    aisa_standin: StandIn,
+    make_router: Make,
+    routers: list[RouterRunnable],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``allowed_objects="all"`` trusts the router's classes as it trusts ChatAISA, with no
+    ``valid_namespaces=`` needed; ``"core"`` (the default) still refuses them."""
+    router = make_router(
+        {"fast": "gpt-4.1-mini", "strong": Route("gpt-5", ["claude-sonnet-4-5"])},
+        [
+            Rule("strong", keywords=["prove"]),
+            CheapestFit(),
+            WeightedSplit({"fast": 1}),
+            LLMClassifier("gpt-4.1-nano"),
+        ],
+        default="fast",
+        chat_kwargs={"api_key": KEY, "base_url": aisa_standin.base_url},
+    )
+    monkeypatch.setenv("AISA_API_KEY", aisa_standin.api_key)
+    parts: list[Any] = [router, router.routes["strong"], *router.strategies]
+    for part in parts:
+        text = dumps(part)
+        assert KEY not in text
+        revived = loads(text, allowed_objects="all", secrets_from_env=True)
+        assert type(revived) is type(part)
+        assert dumps(revived) == text
+        with pytest.raises(ValueError, match="not allowed"):
+            loads(text, allowed_objects="core", secrets_from_env=True)
+    loaded = loads(dumps(router), allowed_objects="all", secrets_from_env=True)
+    routers.append(loaded)
+    assert loaded.invoke("prove it").response_metadata["aisa_route"] == "strong"

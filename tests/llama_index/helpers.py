@@ -7,9 +7,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
 KEY = "sk-aisa-test-0123456789abcdef"
 BASE = "https://api.aisa.one/v1"
+
+# llama-index's workflow runtime (agents) inspects every attribute of the agent, which touches
+# pydantic's deprecated ``__fields__``, ``__fields_set__`` and instance ``model_*fields`` (from
+# llama-index-workflows 2.x, in ``get_steps_from_instance``); nothing in this package does.
+WORKFLOW_WARNINGS = [
+    pytest.mark.filterwarnings(
+        r"ignore:The `__fields(_set)?__` attribute is deprecated:"
+        "pydantic.warnings.PydanticDeprecatedSince20"
+    ),
+    pytest.mark.filterwarnings(
+        r"ignore:Accessing the 'model_(computed_)?fields' attribute on the instance is deprecated:"
+        "pydantic.warnings.PydanticDeprecatedSince211"
+    ),
+]
 
 
 def completion(

@@ -21,7 +21,14 @@ USER = [ChatMessage(role="user", content="hi")]
 
 
 def test_public_api_is_pinned() -> None:
-    assert llama_index_aisa.__all__ == ["AISA", "DEFAULT_MODEL", "UsageTracker"]
+    assert llama_index_aisa.__all__ == [
+        "AISA",
+        "DEFAULT_MODEL",
+        "AISAEmbedding",
+        "AISARerank",
+        "ModelUsage",
+        "UsageTracker",
+    ]
 
 
 def test_class_name_and_type() -> None:
@@ -168,10 +175,11 @@ def test_pickle_leaves_the_key_out(monkeypatch: pytest.MonkeyPatch) -> None:
     assert llm.api_key is not None  # pickling does not touch the original
 
 
-def test_unpickling_without_a_key_says_so() -> None:
-    data = pickle.dumps(AISA(api_key=KEY))
+def test_unpickling_without_a_key_says_so_at_the_first_call() -> None:
+    # Issue 10 item 9: loading works without a key; the first call names AISA_API_KEY.
+    again = pickle.loads(pickle.dumps(AISA(api_key=KEY)))
     with pytest.raises(ConfigurationError, match="AISA_API_KEY"):
-        pickle.loads(data)
+        again.complete("hi")
 
 
 def test_pickled_llm_works(standin_llm: MakeLLM, monkeypatch: pytest.MonkeyPatch) -> None:

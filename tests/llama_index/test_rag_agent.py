@@ -11,20 +11,9 @@ from llama_index.core.memory import ChatMemoryBuffer
 
 from aisa_core.standin import Fault, StandIn
 from tests.llama_index.conftest import MakeLLM
+from tests.llama_index.helpers import WORKFLOW_WARNINGS
 
-# llama-index's workflow runtime inspects every attribute of the agent, which touches pydantic's
-# deprecated ``__fields__``, ``__fields_set__`` and instance ``model_*fields`` (from
-# llama-index-workflows 2.x, in ``get_steps_from_instance``); nothing in this package does.
-pytestmark = [
-    pytest.mark.filterwarnings(
-        r"ignore:The `__fields(_set)?__` attribute is deprecated:"
-        "pydantic.warnings.PydanticDeprecatedSince20"
-    ),
-    pytest.mark.filterwarnings(
-        r"ignore:Accessing the 'model_(computed_)?fields' attribute on the instance is deprecated:"
-        "pydantic.warnings.PydanticDeprecatedSince211"
-    ),
-]
+pytestmark = WORKFLOW_WARNINGS
 
 DOCS = [
     "The Amazon river flows through Peru, Colombia and Brazil.",

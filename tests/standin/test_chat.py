@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -305,8 +307,11 @@ def test_cost_quote_does_not_run_the_model(client: httpx.Client, standin: StandI
         headers={"X-AISA-Cost-Mode": "quote"},
     )
     assert response.status_code == 200
+    body = response.json()
+    stamp = datetime.fromisoformat(body.pop("estimated_at").replace("Z", "+00:00"))
+    assert stamp.tzinfo is not None and abs(time.time() - stamp.timestamp()) < 600
     # 9 prompt tokens; 1024 expected and 4096 maximum completion tokens at $2/$8 per M.
-    assert response.json() == {
+    assert body == {
         "object": "cost_estimate",
         "currency": "USD",
         "estimate_kind": "upper_bound",

@@ -32,6 +32,10 @@ CATALOG = [
     "kimi-k2.5",
     "grok-4",
     "text-embedding-3-small",
+    "text-embedding-3-large",
+    "jina-embeddings-v3",
+    "jina-embeddings-v5-text-small",
+    "jina-reranker-v3",
 ]
 
 
@@ -97,6 +101,7 @@ def test_credits_balance(client: httpx.Client) -> None:
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", as_of)
     assert body == {
         "object": "credits_balance",
+        "currency": "USD",
         "account_balance_micros_usd": 100_000_000,
         "available_balance_micros_usd": 100_000_000,
         "api_key": {"unlimited": False, "remaining_micros_usd": 50_000_000, "used_micros_usd": 0},
@@ -115,14 +120,15 @@ def test_embeddings_shape_and_determinism(client: httpx.Client) -> None:
     response = embed(client, input=["alpha", "beta", "alpha"])
     assert response.status_code == 200
     body = response.json()
-    # ceil(chars / 4): 2 + 1 + 2 tokens; $0.02 per M tokens rounds up to 1 micro-USD.
-    assert body["usage"] == {"prompt_tokens": 5, "total_tokens": 5}
+    # ceil(chars / 4): 2 + 1 + 2 tokens; $0.02 per M tokens rounds up to 1 micro-USD, which
+    # usage.cost also carries (as for chat).
+    assert body["usage"] == {"prompt_tokens": 5, "total_tokens": 5, "cost": 0.000001}
     assert response.headers["x-aisa-customer-cost-micros-usd"] == "1"
     assert (body["object"], body["model"]) == ("list", "text-embedding-3-small")
     assert [d["index"] for d in body["data"]] == [0, 1, 2]
     assert all(d["object"] == "embedding" for d in body["data"])
     vectors = [d["embedding"] for d in body["data"]]
-    assert all(len(v) == 64 for v in vectors)
+    assert all(len(v) == 1536 for v in vectors)  # the model's real size
     assert all(math.isclose(math.fsum(x * x for x in v), 1.0) for v in vectors)
     assert vectors[0] == vectors[2]
     assert vectors[0] != vectors[1]
