@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from .attempts import AttemptInfo, AttemptReport, SkippedModel
 from .errors import (
@@ -39,7 +39,15 @@ from .errors import (
 )
 from .stores import MemoryStore, Store, StoreOp, StoreOps, arun_ops, run_ops
 
-__all__ = ["HealthTicket", "ModelHealth", "ModelStats", "counts_against_health"]
+__all__ = [
+    "BreakerState",
+    "HealthTicket",
+    "ModelHealth",
+    "ModelStats",
+    "counts_against_health",
+]
+
+BreakerState = Literal["ok", "cooling", "half-open"]
 
 _COUNTING = (
     RateLimitError,
@@ -203,6 +211,15 @@ class ModelHealth:
         """Epoch seconds when ``model``'s cooldown ends, or ``None`` if it is not cooling."""
         until: float | None = self.store.get_many([self._keys(model)[0]])[0]
         return until
+
+    def state(self, model: str) -> BreakerState:
+        """``"cooling"`` (skipped until its cooldown ends), ``"half-open"`` (the next call is
+        its probe) or ``"ok"``."""
+        open_key, trips_key, _, _ = self._keys(model)
+        until, trips = self.store.get_many([open_key, trips_key])
+        if until is not None:
+            return "cooling"
+        return "half-open" if trips else "ok"
 
     def is_available(self, model: str) -> bool:
         """Not cooling down (a half-open model is available: it is waiting for its probe)."""

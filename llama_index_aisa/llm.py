@@ -41,7 +41,9 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field
 from aisa_core import (
     AISAClient,
     AsyncAISAClient,
+    Budget,
     ConfigurationError,
+    ModelHealth,
     RateLimiter,
     Secret,
     StreamHandler,
@@ -80,8 +82,12 @@ _CLIENT_FIELDS = frozenset(
         "async_http_client",
         "stream_handlers",
         "aisa_rate_limiter",
+        "aisa_health",
+        "aisa_budget",
     }
 )
+# Shared by copies, never copied: copying one would split what it counts.
+_SHARED = frozenset({"aisa_rate_limiter", "aisa_health", "aisa_budget"})
 # Never in a pickle: the key, and live objects tied to this process.
 _NOT_PICKLED = frozenset({"api_key", "http_client", "async_http_client", "stream_handlers"})
 
@@ -160,6 +166,20 @@ class AISA(FunctionCallingLLM):
         "by every model using the same object; e.g. RateLimiter.tier('starter').",
     )
 
+    aisa_health: ModelHealth | None = Field(
+        default=None,
+        exclude=True,
+        description="Model health shared by every model given the same object: a model that "
+        "keeps failing cools down and the fallback chain skips it (additional_kwargs "
+        "['skipped_models']).",
+    )
+    aisa_budget: Budget | None = Field(
+        default=None,
+        exclude=True,
+        description="A spend limit shared the same way: a call that would pass it raises "
+        "aisa_core.BudgetExceededError before anything is sent.",
+    )
+
     _client: AISAClient = PrivateAttr()
     _aclient: AsyncAISAClient = PrivateAttr()
 
@@ -187,6 +207,8 @@ class AISA(FunctionCallingLLM):
             "source": SOURCE,
             "handlers": self.stream_handlers,
             "rate_limiter": self.aisa_rate_limiter,
+            "health": self.aisa_health,
+            "budget": self.aisa_budget,
         }
         self._client = AISAClient(http_client=self.http_client, **settings)
         self._aclient = AsyncAISAClient(http_client=self.async_http_client, **settings)
@@ -212,7 +234,7 @@ class AISA(FunctionCallingLLM):
             ) from exc
 
     def __deepcopy__(self, memo: dict[int, Any] | None = None) -> AISA:
-        shared = _NOT_PICKLED | {"callback_manager", "rate_limiter"}
+        shared = _NOT_PICKLED | _SHARED | {"callback_manager", "rate_limiter"}
         fields = {k: v if k in shared else copy.deepcopy(v, memo) for k, v in self.__dict__.items()}
         return type(self)(**fields)
 

@@ -9,6 +9,7 @@ the sibling modules. See :mod:`langchain_aisa.router` for the whole picture.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.load.serializable import Serializable
@@ -22,6 +23,8 @@ from langchain_core.runnables import (
 from langchain_core.runnables.router import RouterRunnable as CoreRouterRunnable
 from pydantic import Field
 
+from aisa_core import Budget, ModelHealth
+
 from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy
 from .errors import (
     NoRouteError,
@@ -31,7 +34,9 @@ from .errors import (
     unknown_route,
 )
 from .features import RouteRequest
+from .pricing import within_budget
 from .routes import ModelMaker, Route, chat_maker, leaves, member_call
+from .signals import check_observed, signals_of
 from .strategies import FunctionStrategy
 
 __all__ = ["RouterRunnable"]
@@ -85,6 +90,13 @@ class RouterRunnable(_RouterBase):
             :class:`NoRouteError`.
         chat_kwargs: arguments for every ``ChatAISA`` built from a model id (api_key, base_url,
             temperature, max_retries, timeout, ...).
+        aisa_health: a ``ModelHealth`` shared by every ``ChatAISA`` of every route (those given
+            without one get a copy holding it) and read by :class:`LowestLatency` and
+            :class:`HealthAware` orders (also accepted in ``chat_kwargs``).
+        aisa_budget: a ``Budget`` shared the same way.
+        on_exceed: ``"raise"`` (default): a call whose route would pass the budget raises
+            ``BudgetExceededError`` before sending; ``"cheapest"``: it goes to the cheapest route
+            that fits what is left (when none does, it raises).
 
     Raises:
         RouterConfigError: at construction, for anything that cannot work: an unknown route name
@@ -97,6 +109,9 @@ class RouterRunnable(_RouterBase):
     strategies: list[RoutingStrategy] = Field(default_factory=list)
     default: str | None = None
     requires: tuple[Requirement, ...] = ()
+    aisa_health: ModelHealth | None = Field(default=None, exclude=True)
+    aisa_budget: Budget | None = Field(default=None, exclude=True)
+    on_exceed: Literal["raise", "cheapest"] = "raise"
 
     # A slot, not a pydantic private attribute: those cost microseconds per read on this path.
     __slots__ = ("_info",)
@@ -112,20 +127,29 @@ class RouterRunnable(_RouterBase):
         chat_kwargs: Mapping[str, Any] | None = None,
         runnables: Mapping[str, Any] | None = None,
         requires: Sequence[Requirement] = (),
+        aisa_health: ModelHealth | None = None,
+        aisa_budget: Budget | None = None,
+        on_exceed: Literal["raise", "cheapest"] = "raise",
     ) -> None:
         given = _given_routes(routes, runnables)
-        make = chat_maker(chat_kwargs or {})
+        signals = signals_of(chat_kwargs or {}, aisa_health, aisa_budget)
+        make = chat_maker(signals.chat_kwargs(chat_kwargs or {}))
         built = {
-            name: (r if isinstance(r, Route) else Route(r)).resolve(make)
+            name: signals.share((r if isinstance(r, Route) else Route(r)).resolve(make))
             for name, r in given.items()
         }
         Serializable.__init__(
             self,
             runnables={name: route.build() for name, route in built.items()},
             routes=built,
-            strategies=[_strategy(s, make) for s in strategies],
+            strategies=[
+                _strategy(s, make).with_signals(signals.health, signals.budget) for s in strategies
+            ],
             default=default,
             requires=tuple(dict.fromkeys(requires)),
+            aisa_health=signals.health,
+            aisa_budget=signals.budget,
+            on_exceed=on_exceed,
         )
         self._check()
 
@@ -134,6 +158,9 @@ class RouterRunnable(_RouterBase):
             raise unknown_route(self.default, "default", self.route_info)
         for strategy in self.strategies:
             strategy.check(self.route_info)
+        check_observed(self.strategies, self.routes, self.route_info)
+        if self.on_exceed == "cheapest" and self.aisa_budget is None:
+            raise RouterConfigError('on_exceed="cheapest" needs a budget: pass aisa_budget=')
         for need in self.requires:
             what, test = _NEEDS[need]
             for info in self.route_info.values():
@@ -185,7 +212,16 @@ class RouterRunnable(_RouterBase):
             raise UnknownRouteError(f"No runnable associated with key '{key}'")
         return RouteDecision(key, f"explicit key {key!r}", "key", self.route_info[key].model), inner
 
-    def _final(self, decision: RouteDecision | None) -> RouteDecision:
+    def _final(self, decision: RouteDecision | None, request: RouteRequest) -> RouteDecision:
+        """The decision with its route's model named, moved within the budget if asked to."""
+        final = self._named(decision)
+        if self.on_exceed == "cheapest" and self.aisa_budget is not None:
+            moved = within_budget(final, request, self.route_info, self.aisa_budget)
+            if moved is not final:
+                return self._named(moved)
+        return final
+
+    def _named(self, decision: RouteDecision | None) -> RouteDecision:
         if decision is None:
             if self.default is None:
                 raise NoRouteError(
@@ -195,9 +231,7 @@ class RouterRunnable(_RouterBase):
         info = self.route_info.get(decision.route or "")
         if info is None:
             raise unknown_route(decision.route, f"strategy {decision.strategy!r}", self.route_info)
-        if decision.model == info.model:
-            return decision
-        return RouteDecision(decision.route, decision.reason, decision.strategy, info.model)
+        return decision if decision.model == info.model else replace(decision, model=info.model)
 
     def _route(
         self, value: Any, config: RunnableConfig, kwargs: Mapping[str, Any]
@@ -207,8 +241,8 @@ class RouterRunnable(_RouterBase):
         request, routes = self._request(value, config, kwargs), self.route_info
         for strategy in self.strategies:
             if (decision := strategy.decide(request, routes)) is not None:
-                return self._final(decision), value
-        return self._final(None), value
+                return self._final(decision, request), value
+        return self._final(None, request), value
 
     async def _aroute(
         self, value: Any, config: RunnableConfig, kwargs: Mapping[str, Any]
@@ -218,8 +252,8 @@ class RouterRunnable(_RouterBase):
         request, routes = self._request(value, config, kwargs), self.route_info
         for strategy in self.strategies:
             if (decision := await strategy.adecide(request, routes)) is not None:
-                return self._final(decision), value
-        return self._final(None), value
+                return self._final(decision, request), value
+        return self._final(None, request), value
 
     def explain(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -235,8 +269,8 @@ class RouterRunnable(_RouterBase):
         for strategy in self.strategies:
             decision = strategy.explain(request, self.route_info)
             if decision is not None:
-                return decision if decision.route is None else self._final(decision)
-        return self._final(None)
+                return decision if decision.route is None else self._final(decision, request)
+        return self._final(None, request)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -310,7 +344,10 @@ class RouterRunnable(_RouterBase):
 
     def _models(self) -> list[Any]:
         held: list[Any] = [m for route in self.routes.values() for m in route.members()]
-        held += [m for s in self.strategies if isinstance(m := getattr(s, "model", None), Runnable)]
+        for attr in ("model", "quoter"):
+            held += [
+                m for s in self.strategies if isinstance(m := getattr(s, attr, None), Runnable)
+            ]
         unique = {id(leaf): leaf for item in held for leaf in leaves(item)}
         return list(unique.values())
 
@@ -335,7 +372,13 @@ class RouterRunnable(_RouterBase):
             for name, route in self.routes.items()
         }
         return type(self)(
-            routes, self.strategies, default=self.default, requires=(*self.requires, need)
+            routes,
+            self.strategies,
+            default=self.default,
+            requires=(*self.requires, need),
+            aisa_health=self.aisa_health,
+            aisa_budget=self.aisa_budget,
+            on_exceed=self.on_exceed,
         )
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> RouterRunnable:
