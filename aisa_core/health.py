@@ -243,7 +243,12 @@ class ModelHealth:
             self.store.delete(list(self._keys(m)))
 
     def _observe(self, report: AttemptReport) -> None:
-        if report.outcome not in ("ok", "error"):
+        """Timings come from answers only: a failed attempt's duration (a fast 400, a slow
+        timeout) says nothing of how fast the model answers. A stream closed early by its
+        reader has a valid time to first chunk, but no total time."""
+        first = report.first_chunk_s
+        cut_short = report.outcome == "cancelled" and first is not None
+        if report.outcome not in ("ok", "error") and not cut_short:
             return
         failed = report.error is not None and counts_against_health(report.error)
         a = self.alpha
@@ -251,11 +256,12 @@ class ModelHealth:
             s = self._stats.setdefault(report.model, ModelStats())
             s.samples += 1
             s.error_rate += a * ((1.0 if failed else 0.0) - s.error_rate)
-            if failed:
+            if report.error is not None:
                 return
-            s.latency_s = _ewma(s.latency_s, report.duration_s, a)
-            if report.first_chunk_s is not None:
-                s.first_chunk_s = _ewma(s.first_chunk_s, report.first_chunk_s, a)
+            if report.outcome == "ok":
+                s.latency_s = _ewma(s.latency_s, report.duration_s, a)
+            if first is not None:
+                s.first_chunk_s = _ewma(s.first_chunk_s, first, a)
 
 
 def _ewma(current: float | None, value: float, alpha: float) -> float:

@@ -101,6 +101,8 @@ class RoutingStrategy(Serializable):
         _prepared: Any
 
     kind: ClassVar[str] = "strategy"
+    reads_health: ClassVar[bool] = False
+    """Whether it decides from a ``ModelHealth`` (the router then always has one)."""
 
     def __init__(self, **kwargs: Any) -> None:  # typed for subclasses' super().__init__(...)
         super().__init__(**kwargs)

@@ -70,6 +70,7 @@ class LowestLatency(RoutingStrategy):
     """
 
     kind: ClassVar[str] = "latency"
+    reads_health: ClassVar[bool] = True
 
     candidates: tuple[str, ...] = ()
     metric: Metric = "ttft"
@@ -77,7 +78,8 @@ class LowestLatency(RoutingStrategy):
     explore: float = 0.05
     seed: int | None = None
     health: ModelHealth | None = Field(default=None, exclude=True)
-    """Usually the router's ``aisa_health``; the candidates' models must report to it."""
+    """The router's ``aisa_health`` (or, without one, a health of its own that it shares with
+    its models); the candidates' models must report to it."""
 
     def __init__(self, candidates: Sequence[str] = (), **kwargs: Any) -> None:
         super().__init__(candidates=tuple(candidates), **kwargs)
@@ -102,10 +104,7 @@ class LowestLatency(RoutingStrategy):
     def check(self, routes: Mapping[str, RouteInfo]) -> None:
         super().check(routes)
         if self.health is None:
-            raise RouterConfigError(
-                "LowestLatency reads a ModelHealth: give the router aisa_health=ModelHealth() "
-                "(or the strategy health=)"
-            )
+            raise RouterConfigError("LowestLatency reads a ModelHealth: pass health=")
 
     def observed_routes(self, routes: Mapping[str, RouteInfo]) -> tuple[str, ...]:
         return self.candidates or tuple(routes)

@@ -273,7 +273,7 @@ class CheapestFit(RoutingStrategy):
         ]
         if quoted:
             cost, name = min(quoted)
-            why = f"lowest of {len(quoted)} gateway quotes for the cheapest {self.quote_top}"
+            why = f"lowest of {len(quoted)} gateway quotes"
         elif quotes is not None:
             why += " (no quote could be had)"
         model = figures[name]["model"] or name

@@ -92,11 +92,12 @@ class RouterRunnable(_RouterBase):
             temperature, max_retries, timeout, ...).
         aisa_health: a ``ModelHealth`` shared by every ``ChatAISA`` of every route (those given
             without one get a copy holding it) and read by :class:`LowestLatency` and
-            :class:`HealthAware` orders (also accepted in ``chat_kwargs``).
+            :class:`HealthAware` orders (also accepted in ``chat_kwargs``). Without one, a
+            router that reads health makes its own.
         aisa_budget: a ``Budget`` shared the same way.
-        on_exceed: ``"raise"`` (default): a call whose route would pass the budget raises
-            ``BudgetExceededError`` before sending; ``"cheapest"``: it goes to the cheapest route
-            that fits what is left (when none does, it raises).
+        on_exceed: with a budget, ``"raise"`` (default): a call whose route would pass it
+            raises ``BudgetExceededError`` before sending; ``"cheapest"``: it goes to the
+            cheapest route that fits what is left (when none does, it raises).
 
     Raises:
         RouterConfigError: at construction, for anything that cannot work: an unknown route name
@@ -132,7 +133,7 @@ class RouterRunnable(_RouterBase):
         on_exceed: Literal["raise", "cheapest"] = "raise",
     ) -> None:
         given = _given_routes(routes, runnables)
-        signals = signals_of(chat_kwargs or {}, aisa_health, aisa_budget)
+        signals = signals_of(chat_kwargs or {}, aisa_health, aisa_budget, strategies, given)
         make = chat_maker(signals.chat_kwargs(chat_kwargs or {}))
         built = {
             name: signals.share((r if isinstance(r, Route) else Route(r)).resolve(make))
@@ -159,8 +160,6 @@ class RouterRunnable(_RouterBase):
         for strategy in self.strategies:
             strategy.check(self.route_info)
         check_observed(self.strategies, self.routes, self.route_info)
-        if self.on_exceed == "cheapest" and self.aisa_budget is None:
-            raise RouterConfigError('on_exceed="cheapest" needs a budget: pass aisa_budget=')
         for need in self.requires:
             what, test = _NEEDS[need]
             for info in self.route_info.values():

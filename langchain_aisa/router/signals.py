@@ -79,12 +79,26 @@ class Signals:
 
 
 def signals_of(
-    chat_kwargs: Mapping[str, Any], health: ModelHealth | None, budget: Budget | None
+    chat_kwargs: Mapping[str, Any],
+    health: ModelHealth | None,
+    budget: Budget | None,
+    strategies: Sequence[Any],
+    routes: Mapping[str, Any],
 ) -> Signals:
-    """The router's signals: the explicit arguments, else those in ``chat_kwargs``."""
-    return Signals(
-        _one(chat_kwargs, "aisa_health", health), _one(chat_kwargs, "aisa_budget", budget)
+    """The router's signals: the explicit arguments, else those in ``chat_kwargs``. A router
+    whose strategies or routes read model health and that was given none uses one a strategy
+    holds, else one of its own (a new ``ModelHealth``: this router's, not a process-wide one),
+    so a router rebuilt from its serialised form works as the original did."""
+    health = _one(chat_kwargs, "aisa_health", health)
+    if health is None:
+        held = (getattr(s, "health", None) for s in strategies)
+        health = next((h for h in held if isinstance(h, ModelHealth)), None)
+    reads = any(getattr(s, "reads_health", False) for s in strategies) or any(
+        isinstance(r, Route) and r.order is not None for r in routes.values()
     )
+    if health is None and reads:
+        health = ModelHealth()
+    return Signals(health, _one(chat_kwargs, "aisa_budget", budget))
 
 
 def _one(chat_kwargs: Mapping[str, Any], field: str, explicit: Any) -> Any:

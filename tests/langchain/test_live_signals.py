@@ -12,8 +12,8 @@ import pytest
 from langchain_core.exceptions import ModelPermissionDeniedError
 from langchain_core.load import dumpd
 
-from aisa_core import BudgetExceededError, ModelHealth
 from aisa_core import Budget as CoreBudget
+from aisa_core import BudgetExceededError, ModelHealth
 from aisa_core.standin import Fault, StandIn
 from langchain_aisa import AISABudgetExceededError, ChatAISA
 

@@ -51,7 +51,7 @@ def test_skipped_models_in_additional_kwargs(standin_llm: MakeLLM, standin: Stan
         "reason": "cooling down",
         "until": health.cooling_until(PRIMARY),
     }
-    assert [s.model for s in response.raw.meta.skipped] == [PRIMARY]  # type: ignore[union-attr]
+    assert [s.model for s in response.raw.meta.skipped] == [PRIMARY]
     assert llm.complete("hi").additional_kwargs["skipped_models"][0]["model"] == PRIMARY
 
 
