@@ -1,4 +1,5 @@
-"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing]``.
+"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing,...]``
+(``health`` and ``latency`` are the live-signal scenarios of ``bench/live.py``).
 
 Starts the fixed-answer server (``bench/server.py``) in a separate process on 127.0.0.1, runs
 every available client against it in this process, and writes ``bench/results.md`` and
@@ -31,10 +32,11 @@ ROOT = HERE.parent
 sys.path[:0] = [str(HERE), str(ROOT)]
 
 import clients  # noqa: E402  (bench/ is not a package)
+import live  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 
-SCENARIOS = ("call", "stream", "import", "async", "routing")
+SCENARIOS = ("call", "stream", "import", "async", "routing", "health", "latency")
 IMPORTS = (
     "import httpx, pydantic",
     "import aisa_core",
@@ -70,6 +72,8 @@ class Budget:
     import_repeats: int = 7
     route_calls: int = 3000
     memory_calls: int = 30
+    health_calls: int = 1000
+    latency_calls: int = 200
 
 
 QUICK = Budget(
@@ -82,6 +86,8 @@ QUICK = Budget(
     import_repeats=3,
     route_calls=1000,
     memory_calls=10,
+    health_calls=300,
+    latency_calls=60,
 )
 
 
@@ -127,6 +133,12 @@ def bench_server(chunks: int) -> contextlib.AbstractContextManager[str]:
     port = free_port()
     script = str(HERE / "server.py")
     return serving([sys.executable, script, "--port", str(port), "--chunks", str(chunks)], port)
+
+
+def live_server() -> contextlib.AbstractContextManager[str]:
+    """The stand-in, scripted for the live-signal scenarios (``bench/live.py``)."""
+    port = free_port()
+    return serving([sys.executable, str(HERE / "live.py"), "--port", str(port)], port)
 
 
 def standin_server() -> contextlib.AbstractContextManager[str]:
@@ -332,6 +344,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "routing" in wanted:
             step("routing")
             results["routing"] = routing_scenario(base, budget)
+    if wanted & {"health", "latency"}:
+        with live_server() as base:
+            if "health" in wanted:
+                step(f"a dead primary, {budget.health_calls} calls per arm")
+                results["health"] = live.health_scenario(base, budget.health_calls)
+            if "latency" in wanted:
+                step(f"latency routing, {budget.latency_calls} streamed calls")
+                results["latency"] = live.latency_scenario(base, budget.latency_calls)
     if "import" in wanted:
         step("import times")
         results["import"] = import_scenario(budget)
