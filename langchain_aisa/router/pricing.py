@@ -281,29 +281,31 @@ class CheapestFit(RoutingStrategy):
             name, f"{why}: {model} ≈ ${cost:.6f} for {size}", self.kind, figures=figures
         )
 
-    def _top_models(
+    def _to_quote(
         self, ranked: list[tuple[float, str]], routes: Mapping[str, RouteInfo]
     ) -> list[str]:
+        """The models to ask the gateway about (none unless ``quote``)."""
+        if not self.quote:
+            return []
         return [m for _, n in ranked[: self.quote_top] if (m := routes[n].model)]
 
     def decide(
         self, request: RouteRequest, routes: Mapping[str, RouteInfo]
     ) -> RouteDecision | None:
         ranked, figures = self._ranked(request.features, routes)
-        quotes = None
-        if self.quote and ranked:
-            models = self._top_models(ranked, routes)
-            quotes = ask_quotes(self.quoter, request.input, models, self.output_tokens)
+        asked = self._to_quote(ranked, routes)
+        quotes = (
+            ask_quotes(self.quoter, request.input, asked, self.output_tokens) if asked else None
+        )
         return self._decision(request.features, ranked, figures, quotes)
 
     async def adecide(
         self, request: RouteRequest, routes: Mapping[str, RouteInfo]
     ) -> RouteDecision | None:
         ranked, figures = self._ranked(request.features, routes)
-        quotes = None
-        if self.quote and ranked:
-            models = self._top_models(ranked, routes)
-            quotes = await aask_quotes(self.quoter, request.input, models, self.output_tokens)
+        asked = self._to_quote(ranked, routes)
+        value, output = request.input, self.output_tokens
+        quotes = await aask_quotes(self.quoter, value, asked, output) if asked else None
         return self._decision(request.features, ranked, figures, quotes)
 
     def explain(

@@ -343,10 +343,8 @@ class RouterRunnable(_RouterBase):
 
     def _models(self) -> list[Any]:
         held: list[Any] = [m for route in self.routes.values() for m in route.members()]
-        for attr in ("model", "quoter"):
-            held += [
-                m for s in self.strategies if isinstance(m := getattr(s, attr, None), Runnable)
-            ]
+        made = [getattr(s, attr, None) for s in self.strategies for attr in ("model", "quoter")]
+        held += [m for m in made if isinstance(m, Runnable)]
         unique = {id(leaf): leaf for item in held for leaf in leaves(item)}
         return list(unique.values())
 

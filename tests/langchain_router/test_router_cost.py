@@ -4,7 +4,6 @@ budget that moves calls to the cheapest route that fits (``on_exceed="cheapest"`
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -16,37 +15,14 @@ from langchain_core.messages import BaseMessage
 from aisa_core import Budget, capabilities
 from aisa_core.standin import Fault, StandIn
 from langchain_aisa import AISABudgetExceededError
-from langchain_aisa.router import CheapestFit, RouteInfo, RouteRequest, RouterRunnable, Rule
+from langchain_aisa.router import CheapestFit, RouteInfo, RouteRequest, Rule
+
+from .conftest import BuildRouter
+from .helpers import standin_kwargs
 
 CATALOG = json.loads((Path(__file__).parents[2] / "data" / "aisa-catalog.json").read_text())
 MINI, DEEP, FLASH = "gpt-4.1-mini", "deepseek-v3.1", "gemini-2.5-flash"
 IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
-
-
-def chat_kwargs(gateway: StandIn, **extra: Any) -> dict[str, Any]:
-    return {"api_key": gateway.api_key, "base_url": gateway.base_url, "max_retries": 0, **extra}
-
-
-@pytest.fixture
-async def routers(aisa_standin: StandIn) -> AsyncIterator[list[RouterRunnable]]:
-    made: list[RouterRunnable] = []
-    yield made
-    for router in made:
-        router.close()
-        await router.aclose()
-
-
-Make = Callable[..., RouterRunnable]
-
-
-@pytest.fixture
-def make_router(aisa_standin: StandIn, routers: list[RouterRunnable]) -> Make:
-    def make(routes: Any, strategies: Any = (), **kwargs: Any) -> RouterRunnable:
-        kwargs.setdefault("chat_kwargs", chat_kwargs(aisa_standin))
-        routers.append(RouterRunnable(routes, strategies, **kwargs))
-        return routers[-1]
-
-    return make
 
 
 def chats(gateway: StandIn) -> list[tuple[str, bool]]:
@@ -89,8 +65,10 @@ OVERPRICED = {MINI: (1.0, 2.0)}
 ROUTES = {"mini": MINI, "deep": DEEP, "flash": FLASH}
 
 
-def test_quotes_decide_among_the_cheapest_few(aisa_standin: StandIn, make_router: Make) -> None:
-    router = make_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
+def test_quotes_decide_among_the_cheapest_few(
+    aisa_standin: StandIn, build_router: BuildRouter
+) -> None:
+    router = build_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
     message = router.invoke("hi")
     assert chats(aisa_standin) == [(DEEP, True), (FLASH, True), (MINI, True), (MINI, False)]
     meta = message.response_metadata
@@ -100,14 +78,16 @@ def test_quotes_decide_among_the_cheapest_few(aisa_standin: StandIn, make_router
     )
 
 
-def test_only_the_top_few_are_quoted(aisa_standin: StandIn, make_router: Make) -> None:
-    router = make_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True, quote_top=2)])
+def test_only_the_top_few_are_quoted(aisa_standin: StandIn, build_router: BuildRouter) -> None:
+    router = build_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True, quote_top=2)])
     assert router.invoke("hi").response_metadata["aisa_route"] == "deep"
     assert chats(aisa_standin) == [(DEEP, True), (FLASH, True), (DEEP, False)]
 
 
-async def test_async_quotes_are_asked_together(aisa_standin: StandIn, make_router: Make) -> None:
-    router = make_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
+async def test_async_quotes_are_asked_together(
+    aisa_standin: StandIn, build_router: BuildRouter
+) -> None:
+    router = build_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
     message = await router.ainvoke("hi")
     assert message.response_metadata["aisa_route"] == "mini"
     sent = chats(aisa_standin)
@@ -117,16 +97,20 @@ async def test_async_quotes_are_asked_together(aisa_standin: StandIn, make_route
     )
 
 
-def test_a_failed_quote_leaves_its_route_out(aisa_standin: StandIn, make_router: Make) -> None:
-    router = make_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
+def test_a_failed_quote_leaves_its_route_out(
+    aisa_standin: StandIn, build_router: BuildRouter
+) -> None:
+    router = build_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
     aisa_standin.enqueue_fault(Fault(status=503), model=MINI)
     decision_meta = router.invoke("hi").response_metadata
     assert decision_meta["aisa_route"] == "deep"
     assert decision_meta["aisa_route_reason"].startswith("lowest of 2 gateway quotes")
 
 
-def test_without_any_quote_the_table_decides(aisa_standin: StandIn, make_router: Make) -> None:
-    router = make_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
+def test_without_any_quote_the_table_decides(
+    aisa_standin: StandIn, build_router: BuildRouter
+) -> None:
+    router = build_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
     for model in (MINI, DEEP, FLASH):
         aisa_standin.enqueue_fault(Fault(status=503), model=model)
     meta = router.invoke("hi").response_metadata
@@ -135,9 +119,9 @@ def test_without_any_quote_the_table_decides(aisa_standin: StandIn, make_router:
 
 
 def test_explain_asks_no_quote_but_shows_the_prices(
-    aisa_standin: StandIn, make_router: Make
+    aisa_standin: StandIn, build_router: BuildRouter
 ) -> None:
-    router = make_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
+    router = build_router(ROUTES, [CheapestFit(prices=OVERPRICED, quote=True)])
     decision = router.explain("hi")
     assert aisa_standin.requests == []
     assert decision.route == "deep"
@@ -163,10 +147,10 @@ TWO = {"strong": "gpt-5", "mini": MINI}
 
 
 def test_a_call_that_would_not_fit_goes_to_the_cheapest_route_that_does(
-    aisa_standin: StandIn, make_router: Make
+    aisa_standin: StandIn, build_router: BuildRouter
 ) -> None:
     budget = Budget(usd=0.01, prices=PRICEY)
-    router = make_router(TWO, default="strong", aisa_budget=budget, on_exceed="cheapest")
+    router = build_router(TWO, default="strong", aisa_budget=budget, on_exceed="cheapest")
     decision = router.explain("hi")
     assert (decision.route, decision.strategy, decision.model) == ("mini", "budget", MINI)
     assert decision.reason.startswith("no strategy matched; default route; but route 'strong'")
@@ -184,9 +168,9 @@ def test_a_call_that_would_not_fit_goes_to_the_cheapest_route_that_does(
 
 
 def test_by_default_the_call_is_refused_before_sending(
-    aisa_standin: StandIn, make_router: Make
+    aisa_standin: StandIn, build_router: BuildRouter
 ) -> None:
-    router = make_router(TWO, default="strong", aisa_budget=Budget(usd=0.01, prices=PRICEY))
+    router = build_router(TWO, default="strong", aisa_budget=Budget(usd=0.01, prices=PRICEY))
     with pytest.raises(ModelPermissionDeniedError) as caught:
         router.invoke("hi")
     assert isinstance(caught.value, AISABudgetExceededError)
@@ -194,14 +178,14 @@ def test_by_default_the_call_is_refused_before_sending(
 
 
 def test_when_nothing_fits_or_the_key_is_explicit_the_core_refuses(
-    aisa_standin: StandIn, make_router: Make
+    aisa_standin: StandIn, build_router: BuildRouter
 ) -> None:
     tight = Budget(usd=1e-7, prices=PRICEY)
-    router = make_router(TWO, default="strong", aisa_budget=tight, on_exceed="cheapest")
+    router = build_router(TWO, default="strong", aisa_budget=tight, on_exceed="cheapest")
     assert router.explain("hi").route == "strong"  # nothing cheaper fits: the decision stands
     with pytest.raises(AISABudgetExceededError):
         router.invoke("hi")
-    roomy = make_router(
+    roomy = build_router(
         TWO, default="strong", aisa_budget=Budget(usd=0.01, prices=PRICEY), on_exceed="cheapest"
     )
     with pytest.raises(AISABudgetExceededError):
@@ -209,9 +193,9 @@ def test_when_nothing_fits_or_the_key_is_explicit_the_core_refuses(
     assert chats(aisa_standin) == []
 
 
-def test_the_cheaper_route_must_also_take_the_input(make_router: Make) -> None:
+def test_the_cheaper_route_must_also_take_the_input(build_router: BuildRouter) -> None:
     prices = {**PRICEY, "deepseek-v3.2": (0.01, 0.01), MINI: (0.2, 0.2)}
-    router = make_router(
+    router = build_router(
         {"strong": "gpt-5", "text": "deepseek-v3.2", "mini": MINI},
         [Rule("strong", has_images=True)],
         default="strong",
@@ -223,31 +207,31 @@ def test_the_cheaper_route_must_also_take_the_input(make_router: Make) -> None:
     assert router.explain(with_image).route == "mini"  # deepseek-v3.2 reads no images
 
 
-def test_without_a_budget_on_exceed_changes_nothing(make_router: Make) -> None:
-    router = make_router(TWO, default="strong", on_exceed="cheapest")
+def test_without_a_budget_on_exceed_changes_nothing(build_router: BuildRouter) -> None:
+    router = build_router(TWO, default="strong", on_exceed="cheapest")
     assert router.explain("hi").route == "strong"
 
 
-def test_the_budget_reaches_every_route_and_survives_bind_tools(make_router: Make) -> None:
+def test_the_budget_reaches_every_route_and_survives_bind_tools(build_router: BuildRouter) -> None:
     budget = Budget(usd=1.0)
-    router = make_router(TWO, default="strong", aisa_budget=budget)
+    router = build_router(TWO, default="strong", aisa_budget=budget)
     assert all(r.target.aisa_budget is budget for r in router.routes.values())  # type: ignore[union-attr]
     derived = router.with_structured_output({"title": "T", "type": "object", "properties": {}})
     assert derived.aisa_budget is budget and derived.on_exceed == router.on_exceed
 
 
 def test_many_threads_share_one_budget_through_the_router(
-    aisa_standin: StandIn, make_router: Make
+    aisa_standin: StandIn, build_router: BuildRouter
 ) -> None:
     # The budget prices the calls at twice the stand-in's bill, so reservations cover them.
     prices = {"gpt-4.1": (4.0, 16.0), MINI: (0.8, 3.2)}
     budget = Budget(usd=0.004, prices=prices)
-    router = make_router(
+    router = build_router(
         {"strong": "gpt-4.1", "mini": MINI},
         default="strong",
         aisa_budget=budget,
         on_exceed="cheapest",
-        chat_kwargs=chat_kwargs(aisa_standin, max_tokens=50),
+        chat_kwargs=standin_kwargs(aisa_standin, max_tokens=50),
     )
 
     def calls(_: int) -> list[str]:
