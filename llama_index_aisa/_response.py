@@ -10,8 +10,8 @@ credits when the gateway sends them, ``model``: the model that answered after an
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from llama_index.core.base.llms.types import (

@@ -51,7 +51,7 @@ def model_figures(health: ModelHealth, model: str | None) -> dict[str, Any]:
 
 
 def _seconds(value: float | None) -> str:
-    return "no timing yet" if value is None else f"{value:.3f} s"
+    return "untimed" if value is None else f"{value:.3f} s"
 
 
 class LowestLatency(RoutingStrategy):
@@ -144,10 +144,8 @@ class LowestLatency(RoutingStrategy):
                 parts.append(f"{name} ({row['model']}) cooling down")
                 continue
             state = "" if row["health"] == "ok" else f", {row['health']}"
-            parts.append(
-                f"{name} ({row['model']}) {_seconds(row['value_s'])} over "
-                f"{row['samples']} samples{state}"
-            )
+            seen = f"over {row['samples']} samples" if row["samples"] else "no samples yet"
+            parts.append(f"{name} ({row['model']}) {_seconds(row['value_s'])} {seen}{state}")
         return "; ".join(parts)
 
     def decide(
@@ -235,6 +233,10 @@ class HealthOrderedFallbacks(RunnableWithFallbacks[Any, Any]):
 
     order: HealthAware
     member_models: tuple[str | None, ...] = ()
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return LC_NAMESPACE
 
     @property
     def runnables(self) -> Any:  # langchain-core's invoke/stream/batch loops all read this

@@ -361,3 +361,12 @@ def test_health_aware_wraps_runnables_outside_a_router() -> None:
     assert chain.member_models == ("x", "y")
     assert chain.invoke("hi").content == "y: hi"
     assert "health" not in dumps(HealthAware(health=health))
+
+
+def test_a_health_ordered_chain_serialises_under_this_package() -> None:
+    chain = HealthAware(health=ModelHealth()).fallbacks(EchoChat(model="x"), [EchoChat(model="y")])
+    data = json.loads(dumps(chain))
+    assert data["id"] == ["langchain_aisa", "router", "HealthOrderedFallbacks"]
+    assert data["kwargs"]["order"]["id"] == ["langchain_aisa", "router", "HealthAware"]
+    assert data["kwargs"]["member_models"] == ["x", "y"]
+    assert "health" not in data["kwargs"]["order"]["kwargs"]
