@@ -9,6 +9,7 @@ else is chained with ``with_fallbacks``. ``member_call`` applies ``bind_tools`` 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.load.serializable import Serializable
@@ -24,9 +25,9 @@ from pydantic import ConfigDict, Field
 
 from aisa_core import ModelHealth
 
-from .decision import LC_NAMESPACE, RouteInfo
+from .decision import LC_NAMESPACE, RouteDecision, RouteInfo
 from .errors import RouteCapabilityError
-from .live import HealthAware
+from .live import HealthAware, model_figures
 
 __all__ = ["ModelMaker", "Route", "chat_maker", "leaves", "member_call", "model_ids"]
 
@@ -154,6 +155,14 @@ class Route(Serializable):
         for member in self.members():
             ids.extend(model_ids(member))
         return RouteInfo(name, tuple(dict.fromkeys(ids)), self.description, self._max_tokens())
+
+    def explained(self, decision: RouteDecision) -> RouteDecision:
+        """``decision`` with this route's health order in its figures, when it has one."""
+        if self.order is None or self.order.health is None:
+            return decision
+        models = [next(iter(model_ids(m)), None) for m in self.members()]
+        order = [model_figures(self.order.health, models[i]) for i in self.order.arrange(models)]
+        return replace(decision, figures={**decision.figures, "order": order})
 
     def _max_tokens(self) -> int | None:
         """The primary model's ``max_tokens``, where it can be read."""

@@ -260,11 +260,18 @@ class RouterRunnable(_RouterBase):
         """The decision :meth:`invoke` would make for ``input``, without calling any model.
 
         When a strategy would need a model call to decide (the LLM classifier, for an input it
-        has not seen), the answer names that strategy and has ``route=None``.
+        has not seen), the answer names that strategy and has ``route=None``. For a route with a
+        :class:`HealthAware` order, ``figures["order"]`` lists its models in the order they
+        would be tried, with their health.
         """
         if isinstance(input, Mapping) and "key" in input:
-            return self._keyed(input)[0]
-        request = self._request(input, ensure_config(config), kwargs)
+            decision = self._keyed(input)[0]
+        else:
+            decision = self._explain(self._request(input, ensure_config(config), kwargs))
+        route = self.routes.get(decision.route or "")
+        return decision if route is None else route.explained(decision)
+
+    def _explain(self, request: RouteRequest) -> RouteDecision:
         for strategy in self.strategies:
             decision = strategy.explain(request, self.route_info)
             if decision is not None:

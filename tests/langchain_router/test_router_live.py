@@ -330,6 +330,15 @@ def test_a_cooling_primary_is_not_called_first_with_health_aware_order(
     # Without the order each call still tries the lone cooling primary first (its own chain
     # has nothing to skip to), and pays for the failure.
     assert sent == (["model-q"] * 3 if ordered else ["model-p", "model-q"] * 3)
+    figures = router.explain("hi").figures
+    if ordered:
+        assert [(row["model"], row["health"]) for row in figures["order"]] == [
+            ("model-q", "ok"),
+            ("model-p", "cooling"),
+        ]
+        assert figures["order"][1]["until"] == health.cooling_until("model-p")
+    else:
+        assert "order" not in figures
 
 
 async def test_health_aware_order_streams_and_survives_bind_tools(
