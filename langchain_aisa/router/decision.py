@@ -4,7 +4,8 @@ base class every strategy implements.
 Nothing here calls a model or does I/O. A strategy reads a :class:`RouteRequest` (the input, the
 call's config and, computed once on first use, its features) and a table of :class:`RouteInfo`
 (each route's model ids), and answers a :class:`RouteDecision` or ``None`` ("not mine; ask the
-next strategy").
+next strategy"). :func:`annotate` and :func:`traced` write a decision onto an answer and into a
+run's tracing config.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from langchain_core.load.serializable import Serializable
-from langchain_core.runnables import Runnable
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict
 
 from aisa_core import Budget, ModelHealth, capabilities
@@ -24,7 +26,14 @@ from aisa_core.types import ModelInfo
 from .errors import unknown_route
 from .features import RouteRequest
 
-__all__ = ["LC_NAMESPACE", "RouteDecision", "RouteInfo", "RoutingStrategy"]
+__all__ = [
+    "LC_NAMESPACE",
+    "RouteDecision",
+    "RouteInfo",
+    "RoutingStrategy",
+    "annotate",
+    "traced",
+]
 
 LC_NAMESPACE = ["langchain_aisa", "router"]
 """Where serialised router parts say they live (``langchain_aisa.router`` re-exports them all)."""
@@ -171,3 +180,21 @@ class RoutingStrategy(Serializable):
     ) -> RouteDecision | None:
         """Like :meth:`decide`, but never calls a model."""
         return self.decide(request, routes)
+
+
+def annotate(output: Any, decision: RouteDecision) -> Any:
+    """``output`` with the decision in its ``response_metadata``, if it is (or holds) a message."""
+    if isinstance(output, BaseMessage):
+        meta = {**output.response_metadata, **decision.metadata()}
+        return output.model_copy(update={"response_metadata": meta})
+    if isinstance(output, dict) and isinstance(output.get("raw"), BaseMessage):
+        return {**output, "raw": annotate(output["raw"], decision)}
+    return output
+
+
+def traced(config: RunnableConfig, decision: RouteDecision) -> RunnableConfig:
+    """``config`` with the decision in its tracing metadata and an ``aisa_route:<name>`` tag."""
+    out = dict(config)
+    out["metadata"] = {**config.get("metadata", {}), **decision.metadata()}
+    out["tags"] = [*config.get("tags", ()), f"aisa_route:{decision.route}"]
+    return out  # type: ignore[return-value]

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from aisa_core import Budget, ModelHealth
 
-from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy
+from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy, annotate, traced
 from .errors import (
     NoRouteError,
     RouteCapabilityError,
@@ -46,23 +46,6 @@ _NEEDS: dict[Requirement, tuple[str, Callable[[Any], bool]]] = {
     "tools": ("call tools", lambda i: i.tools),
     "structured_output": ("give structured output", lambda i: i.json_schema or i.tools),
 }
-
-
-def _annotate(output: Any, decision: RouteDecision) -> Any:
-    """``output`` with the decision in its ``response_metadata``, if it is (or holds) a message."""
-    if isinstance(output, BaseMessage):
-        meta = {**output.response_metadata, **decision.metadata()}
-        return output.model_copy(update={"response_metadata": meta})
-    if isinstance(output, dict) and isinstance(output.get("raw"), BaseMessage):
-        return {**output, "raw": _annotate(output["raw"], decision)}
-    return output
-
-
-def _traced(config: RunnableConfig, decision: RouteDecision) -> RunnableConfig:
-    traced = dict(config)
-    traced["metadata"] = {**config.get("metadata", {}), **decision.metadata()}
-    traced["tags"] = [*config.get("tags", ()), f"aisa_route:{decision.route}"]
-    return traced  # type: ignore[return-value]
 
 
 # -- the router --------------------------------------------------------------------------------
@@ -284,13 +267,13 @@ class RouterRunnable(_RouterBase):
         config = ensure_config(config)
         decision, value = self._route(input, config, kwargs)
         route = self.runnables[str(decision.route)]
-        return _annotate(route.invoke(value, _traced(config, decision), **kwargs), decision)
+        return annotate(route.invoke(value, traced(config, decision), **kwargs), decision)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
         decision, value = await self._aroute(input, config, kwargs)
         route = self.runnables[str(decision.route)]
-        return _annotate(await route.ainvoke(value, _traced(config, decision), **kwargs), decision)
+        return annotate(await route.ainvoke(value, traced(config, decision), **kwargs), decision)
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -299,9 +282,9 @@ class RouterRunnable(_RouterBase):
         decision, value = self._route(input, config, kwargs)
         route = self.runnables[str(decision.route)]
         pending = True
-        for chunk in route.stream(value, _traced(config, decision), **kwargs):
+        for chunk in route.stream(value, traced(config, decision), **kwargs):
             if pending and isinstance(chunk, BaseMessage):
-                chunk, pending = _annotate(chunk, decision), False
+                chunk, pending = annotate(chunk, decision), False
             yield chunk
 
     async def astream(
@@ -311,9 +294,9 @@ class RouterRunnable(_RouterBase):
         decision, value = await self._aroute(input, config, kwargs)
         route = self.runnables[str(decision.route)]
         pending = True
-        async for chunk in route.astream(value, _traced(config, decision), **kwargs):
+        async for chunk in route.astream(value, traced(config, decision), **kwargs):
             if pending and isinstance(chunk, BaseMessage):
-                chunk, pending = _annotate(chunk, decision), False
+                chunk, pending = annotate(chunk, decision), False
             yield chunk
 
     def _check_keys(self, inputs: Sequence[Any]) -> None:
