@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 import uuid
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from .attempts import AttemptInfo, AttemptReport, SkippedModel
 from .errors import (
@@ -39,7 +39,15 @@ from .errors import (
 )
 from .stores import MemoryStore, Store, StoreOp, StoreOps, arun_ops, run_ops
 
-__all__ = ["HealthTicket", "ModelHealth", "ModelStats", "counts_against_health"]
+__all__ = [
+    "BreakerState",
+    "HealthTicket",
+    "ModelHealth",
+    "ModelStats",
+    "counts_against_health",
+]
+
+BreakerState = Literal["ok", "cooling", "half-open"]
 
 _COUNTING = (
     RateLimitError,
@@ -204,6 +212,15 @@ class ModelHealth:
         until: float | None = self.store.get_many([self._keys(model)[0]])[0]
         return until
 
+    def state(self, model: str) -> BreakerState:
+        """``"cooling"`` (skipped until its cooldown ends), ``"half-open"`` (the next call is
+        its probe) or ``"ok"``."""
+        open_key, trips_key, _, _ = self._keys(model)
+        until, trips = self.store.get_many([open_key, trips_key])
+        if until is not None:
+            return "cooling"
+        return "half-open" if trips else "ok"
+
     def is_available(self, model: str) -> bool:
         """Not cooling down (a half-open model is available: it is waiting for its probe)."""
         return self.cooling_until(model) is None
@@ -226,7 +243,12 @@ class ModelHealth:
             self.store.delete(list(self._keys(m)))
 
     def _observe(self, report: AttemptReport) -> None:
-        if report.outcome not in ("ok", "error"):
+        """Timings come from answers only: a failed attempt's duration (a fast 400, a slow
+        timeout) says nothing of how fast the model answers. A stream closed early by its
+        reader has a valid time to first chunk, but no total time."""
+        first = report.first_chunk_s
+        cut_short = report.outcome == "cancelled" and first is not None
+        if report.outcome not in ("ok", "error") and not cut_short:
             return
         failed = report.error is not None and counts_against_health(report.error)
         a = self.alpha
@@ -234,11 +256,12 @@ class ModelHealth:
             s = self._stats.setdefault(report.model, ModelStats())
             s.samples += 1
             s.error_rate += a * ((1.0 if failed else 0.0) - s.error_rate)
-            if failed:
+            if report.error is not None:
                 return
-            s.latency_s = _ewma(s.latency_s, report.duration_s, a)
-            if report.first_chunk_s is not None:
-                s.first_chunk_s = _ewma(s.first_chunk_s, report.first_chunk_s, a)
+            if report.outcome == "ok":
+                s.latency_s = _ewma(s.latency_s, report.duration_s, a)
+            if first is not None:
+                s.first_chunk_s = _ewma(s.first_chunk_s, first, a)
 
 
 def _ewma(current: float | None, value: float, alpha: float) -> float:

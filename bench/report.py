@@ -8,6 +8,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import live
+
 RAW = "raw httpx"
 RAW_ASYNC = "raw httpx AsyncClient"
 PAIRS = (
@@ -227,6 +229,7 @@ TARGETS: tuple[tuple[str, Value, str, float, bool], ...] = (
         1.1,
         True,
     ),
+    *live.TARGETS,
 )
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -443,6 +446,8 @@ def markdown(results: Results) -> str:
     for key, title, render in sections:
         if key in results:
             out += ["", f"## {title}", "", *render(results)]
+    if "health" in results or "latency" in results:
+        out += ["", "## Live signals (stand-in gateway, bench/live.py)", "", *live.section(results)]
     out += ["", "## Notes", "", *[f"- {note}" for note in meta.get("notes", [])], ""]
     out += ["Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), ""]
     return "\n".join(out)

@@ -1,4 +1,6 @@
-"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing,embed]``.
+"""The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing,...]``
+(``health`` and ``latency`` are the live-signal scenarios of ``bench/live.py``; ``tracing`` the
+OpenTelemetry overhead; ``embed`` the embedding throughput of ``bench/embed.py``).
 
 Starts the fixed-answer server (``bench/server.py``) in a separate process on 127.0.0.1, runs
 every available client against it in this process, and writes ``bench/results.md`` and
@@ -20,7 +22,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -32,10 +34,21 @@ sys.path[:0] = [str(HERE), str(ROOT)]
 
 import clients  # noqa: E402  (bench/ is not a package)
 import embed  # noqa: E402
+import live  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
 
-SCENARIOS = ("call", "stream", "import", "async", "routing", "tracing", "embed")
+SCENARIOS = (
+    "call",
+    "stream",
+    "import",
+    "async",
+    "routing",
+    "tracing",
+    "embed",
+    "health",
+    "latency",
+)
 IMPORTS = (
     "import httpx, pydantic",
     "import aisa_core",
@@ -74,6 +87,8 @@ class Budget:
     route_calls: int = 3000
     memory_calls: int = 30
     embed_rounds: int = 5
+    health_calls: int = 1000
+    latency_calls: int = 200
 
 
 QUICK = Budget(
@@ -87,6 +102,8 @@ QUICK = Budget(
     route_calls=1000,
     memory_calls=10,
     embed_rounds=2,
+    health_calls=300,
+    latency_calls=60,
 )
 
 
@@ -132,6 +149,12 @@ def bench_server(chunks: int) -> contextlib.AbstractContextManager[str]:
     port = free_port()
     script = str(HERE / "server.py")
     return serving([sys.executable, script, "--port", str(port), "--chunks", str(chunks)], port)
+
+
+def live_server() -> contextlib.AbstractContextManager[str]:
+    """The stand-in, scripted for the live-signal scenarios (``bench/live.py``)."""
+    port = free_port()
+    return serving([sys.executable, str(HERE / "live.py"), "--port", str(port)], port)
 
 
 def standin_server() -> contextlib.AbstractContextManager[str]:
@@ -326,22 +349,11 @@ def meta(args: argparse.Namespace, budget: Budget) -> dict[str, Any]:
     }
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="a ~1 minute version")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
-    parser.add_argument("--chunks", type=int, default=200, help="content chunks per stream")
-    parser.add_argument("--concurrency", type=int, default=100, help="async requests in flight")
-    parser.add_argument("--out", type=Path, default=HERE, help="where results.md/.json go")
-    args = parser.parse_args(argv)
-    wanted = {s.strip() for s in args.only.split(",") if s.strip()}
-    budget = QUICK if args.quick else Budget()
-    started = time.perf_counter()
-    results: dict[str, Any] = {"meta": meta(args, budget)}
-
-    def step(name: str) -> None:
-        print(f"[{time.perf_counter() - started:6.1f} s] {name}", flush=True)
-
+def fixed_server_scenarios(
+    wanted: set[str], budget: Budget, args: argparse.Namespace, step: Callable[[str], None]
+) -> dict[str, Any]:
+    """Everything measured against ``bench/server.py`` (fixed answers, its own process)."""
+    results: dict[str, Any] = {}
     with bench_server(args.chunks) as base:
         if wanted & {"call", "stream"}:
             step("sequential calls and streams")
@@ -358,6 +370,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "embed" in wanted:
             step(f"embedding throughput, {len(embed.TEXTS):,} texts")
             results["embed"] = embed.scenario(base, budget.embed_rounds)
+    return results
+
+
+def live_scenarios(wanted: set[str], budget: Budget, step: Callable[[str], None]) -> dict[str, Any]:
+    """The live-signal scenarios, against the stand-in in its own process."""
+    results: dict[str, Any] = {}
+    if wanted & {"health", "latency"}:
+        with live_server() as base:
+            if "health" in wanted:
+                step(f"a dead primary, {budget.health_calls} calls per arm")
+                results["health"] = live.health_scenario(base, budget.health_calls)
+            if "latency" in wanted:
+                step(f"latency routing, {budget.latency_calls} streamed calls")
+                results["latency"] = live.latency_scenario(base, budget.latency_calls)
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="a ~1 minute version")
+    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios")
+    parser.add_argument("--chunks", type=int, default=200, help="content chunks per stream")
+    parser.add_argument("--concurrency", type=int, default=100, help="async requests in flight")
+    parser.add_argument("--out", type=Path, default=HERE, help="where results.md/.json go")
+    args = parser.parse_args(argv)
+    wanted = {s.strip() for s in args.only.split(",") if s.strip()}
+    budget = QUICK if args.quick else Budget()
+    started = time.perf_counter()
+    results: dict[str, Any] = {"meta": meta(args, budget)}
+
+    def step(name: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {name}", flush=True)
+
+    results.update(fixed_server_scenarios(wanted, budget, args, step))
+    results.update(live_scenarios(wanted, budget, step))
     if "import" in wanted:
         step("import times")
         results["import"] = import_scenario(budget)

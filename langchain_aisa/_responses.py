@@ -7,8 +7,9 @@ cleanly:
 - nothing is emitted until a chunk carries content, reasoning or a tool-call delta, so a
   ``with_fallbacks`` wrapper can still switch models on an early in-band error;
 - the first emitted chunk carries *who* answered (``model_provider``, ``model_name``, ``id``,
-  ``request_id``, ``fallback_attempts``); the last one (``chunk_position="last"``) carries
-  *how it ended* (``finish_reason``, ``usage_metadata``, ``cost``, ``credits_remaining``).
+  ``request_id``, ``fallback_attempts``, ``skipped_models``); the last one
+  (``chunk_position="last"``) carries *how it ended* (``finish_reason``, ``usage_metadata``,
+  ``cost``, ``credits_remaining``).
   Apart from ``model_provider`` (equal strings merge), each key is on one chunk only, as
   LangChain concatenates strings and refuses differing floats when it merges chunks; the
   text chunks in between carry nothing else;
@@ -21,6 +22,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall, ToolCall
@@ -164,6 +166,12 @@ def _attempts(meta: ResponseMeta) -> list[dict[str, Any]]:
     ]
 
 
+def _skipped(meta: ResponseMeta) -> list[dict[str, Any]]:
+    """Models of the chain not tried (cooling down, see ``aisa_core.ModelHealth``); ``until``
+    is when the cooldown ends (epoch seconds, or ``None``)."""
+    return [asdict(s) for s in meta.skipped]
+
+
 def _who_answered(served: str, response_id: str, meta: ResponseMeta) -> dict[str, Any]:
     metadata: dict[str, Any] = {
         "model_provider": PROVIDER,
@@ -171,6 +179,8 @@ def _who_answered(served: str, response_id: str, meta: ResponseMeta) -> dict[str
         "requested_model": meta.requested_model,
         "fallback_attempts": _attempts(meta),
     }
+    if meta.skipped:
+        metadata["skipped_models"] = _skipped(meta)
     if response_id:
         metadata["id"] = response_id
     if meta.request_id:

@@ -25,6 +25,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model
 from aisa_core import (
     AISAClient,
     AsyncAISAClient,
+    Budget,
+    ModelHealth,
     RateLimiter,
     capabilities,
     normalize_base_url,
@@ -82,8 +84,9 @@ class ChatAISA(BaseChatModel):
       ``retry_before_fallback=True`` retries each model first. ``max_retries`` is the core's
       only retry layer: do not add ``with_retry`` on top.
     - ``response_metadata`` names the model that *served* the answer (``model_name``), the
-      ``requested_model``, ``id``, ``request_id``, ``finish_reason``, ``fallback_attempts``
-      and, when the gateway sends them, ``cost`` (USD) and ``credits_remaining``.
+      ``requested_model``, ``id``, ``request_id``, ``finish_reason``, ``fallback_attempts``,
+      ``skipped_models`` when ``aisa_health`` skipped cooling models (``model``, ``reason``,
+      ``until``) and, when the gateway sends them, ``cost`` (USD) and ``credits_remaining``.
     - Streams never start with an empty chunk; ``stream_usage`` (on by default) puts token
       usage on the last chunk; reasoning text arrives in
       ``additional_kwargs["reasoning_content"]``.
@@ -139,6 +142,12 @@ class ChatAISA(BaseChatModel):
     held until they end), e.g. ``RateLimiter.tier("starter")``; share one object between
     models to share one budget. (LangChain's own ``rate_limiter`` still works, but it only
     spaces out request starts.)"""
+    aisa_health: ModelHealth | None = Field(default=None, exclude=True)
+    """Model health shared with every model given the same object: a model that keeps failing
+    cools down and the fallback chain skips it (``response_metadata["skipped_models"]``)."""
+    aisa_budget: Budget | None = Field(default=None, exclude=True)
+    """A spend limit shared the same way: a call that would pass it raises
+    ``AISABudgetExceededError`` (a ``ModelPermissionDeniedError``) before anything is sent."""
 
     _client: AISAClient | None = PrivateAttr(default=None)
     _async_client: AsyncAISAClient | None = PrivateAttr(default=None)
@@ -254,6 +263,8 @@ class ChatAISA(BaseChatModel):
             "source": _SOURCE,
             "http_client": http_client,
             "rate_limiter": self.aisa_rate_limiter,
+            "health": self.aisa_health,
+            "budget": self.aisa_budget,
         }
 
     def _core(self) -> AISAClient:
@@ -312,15 +323,19 @@ class ChatAISA(BaseChatModel):
 
     def __deepcopy__(self, memo: builtins.dict[int, Any] | None = None) -> ChatAISA:
         memo = {} if memo is None else memo
-        for client in (self.http_client, self.http_async_client):
-            if client is not None:
-                memo[id(client)] = client  # an injected client is shared, not copied
+        for shared in (self.http_client, self.http_async_client, *self._shared_state()):
+            if shared is not None:
+                memo[id(shared)] = shared  # injected clients and shared state: not copied
         for name in CLIENT_ATTRS:
             memo[id(getattr(self, name))] = None
         clone = super().__deepcopy__(memo)
         for name in CLIENT_ATTRS:
             setattr(clone, name, None)
         return clone
+
+    def _shared_state(self) -> tuple[Any, ...]:
+        """Objects a copy must share with the original (copying one would split its count)."""
+        return self.aisa_rate_limiter, self.aisa_health, self.aisa_budget
 
     # --- calls ----------------------------------------------------------------------------
 

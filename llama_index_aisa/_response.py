@@ -3,13 +3,15 @@ and tool calls back out of them. Pure: nothing here does I/O.
 
 A response carries text, ``ThinkingBlock`` (reasoning) and ``ToolCallBlock`` blocks; its
 ``additional_kwargs`` hold token counts (under the keys ``TokenCountingHandler`` reads), cost and
-credits when the gateway sends them, and ``model``: the model that answered after any fallback.
+credits when the gateway sends them, ``model``: the model that answered after any fallback, and
+``skipped_models`` when model health skipped cooling models.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from typing import Any, Protocol
 
 from llama_index.core.base.llms.types import (
@@ -134,6 +136,8 @@ def response_kwargs(
         out["served_model"] = served
     if meta.failed_models:
         out["failed_models"] = meta.failed_models
+    if meta.skipped:  # cooling down (aisa_core.ModelHealth): not tried
+        out["skipped_models"] = [asdict(s) for s in meta.skipped]
     if meta.request_id:
         out["request_id"] = meta.request_id
     if finish:

@@ -8,13 +8,10 @@ add its callbacks and instrumentation.
 
 from __future__ import annotations
 
-import copy
 import logging
-import pickle
 from collections.abc import AsyncGenerator, Generator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-import httpx
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -36,18 +33,15 @@ from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.prompts import PromptTemplate
 from llama_index.core.types import PydanticProgramMode
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from aisa_core import (
-    AISAClient,
-    AsyncAISAClient,
-    RateLimiter,
-    Secret,
     StreamHandler,
 )
 from aisa_core import capabilities as model_capabilities
 
 from ._arguments import known_arguments
+from ._clients import CoreClients
 from ._convert import to_wire_messages, tool_request
 from ._response import (
     chat_response,
@@ -64,27 +58,8 @@ if TYPE_CHECKING:
 __all__ = ["AISA", "DEFAULT_MODEL"]
 
 DEFAULT_MODEL = "gpt-4.1-mini"
-SOURCE = "aisa-llm-llama-index"  # the gateway's x-aisa-source attribution header
 
 Model = TypeVar("Model", bound=BaseModel)
-
-# Fields the core clients are built from: changing one rebuilds them.
-_CLIENT_FIELDS = frozenset(
-    {
-        "api_key",
-        "base_url",
-        "timeout",
-        "max_retries",
-        "retry_before_fallback",
-        "default_headers",
-        "http_client",
-        "async_http_client",
-        "stream_handlers",
-        "aisa_rate_limiter",
-    }
-)
-# Never in a pickle: the key, and live objects tied to this process.
-_NOT_PICKLED = frozenset({"api_key", "http_client", "async_http_client", "stream_handlers"})
 
 # Without max_tokens, the answer's room reserved when LlamaIndex packs prompts (num_output):
 # the model's maximum output, but at most a quarter of the context window and this many tokens,
@@ -96,7 +71,7 @@ dispatcher = get_dispatcher(__name__)
 _warned: set[str] = set()
 
 
-class AISA(FunctionCallingLLM):
+class AISA(CoreClients, FunctionCallingLLM):
     """The AIsa gateway (https://api.aisa.one/v1): GPT, Claude, Gemini, Qwen, DeepSeek, Kimi and
     more behind one key, usable wherever LlamaIndex takes an LLM.
 
@@ -117,6 +92,8 @@ class AISA(FunctionCallingLLM):
 
     # hide_input_in_errors: a validation error must never print the arguments (the key).
     model_config = ConfigDict(validate_assignment=True, hide_input_in_errors=True)
+    client_fields = CoreClients.client_fields | {"retry_before_fallback", "stream_handlers"}
+    unpickled_fields = CoreClients.unpickled_fields | {"stream_handlers"}
 
     model: str = Field(default=DEFAULT_MODEL, description="AIsa model id, e.g. 'gpt-4.1'.")
     temperature: float | None = Field(
@@ -126,22 +103,10 @@ class AISA(FunctionCallingLLM):
         default=None, gt=0, description="Cap on answer tokens; None leaves it unsent."
     )
     timeout: float = Field(default=120.0, gt=0, description="Read timeout in seconds.")
-    max_retries: int = Field(
-        default=2, ge=0, description="Retries per model on 429, 5xx and connection failures."
-    )
     retry_before_fallback: bool = Field(
         default=False,
         description="Retry a failing model max_retries times before moving on; by default a "
         "failure moves on at once while a fallback is left (the last model is always retried).",
-    )
-    api_key: SecretStr | None = Field(
-        default=None, exclude=True, repr=False, description="Else AISA_API_KEY."
-    )
-    base_url: str | None = Field(
-        default=None, description="Else AISA_BASE_URL, else AIsa's; with or without /v1."
-    )
-    default_headers: dict[str, str] | None = Field(
-        default=None, description="Headers added to every request."
     )
     additional_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Extra request parameters; per-call arguments win."
@@ -158,103 +123,25 @@ class AISA(FunctionCallingLLM):
     is_function_calling_model: bool | None = Field(
         default=None, description="Overrides the capability table's tool support."
     )
-    http_client: httpx.Client | None = Field(
-        default=None, exclude=True, description="httpx client for sync calls (proxies, tests)."
-    )
-    async_http_client: httpx.AsyncClient | None = Field(
-        default=None, exclude=True, description="httpx client for async calls."
-    )
     stream_handlers: list[StreamHandler] = Field(
         default_factory=list,
         exclude=True,
         description="Core streaming callbacks: tokens, reasoning, tool-call deltas, usage.",
     )
 
-    aisa_rate_limiter: RateLimiter | None = Field(
-        default=None,
-        exclude=True,
-        description="The core's client-side limit (requests per minute and in flight), shared "
-        "by every model using the same object; e.g. RateLimiter.tier('starter').",
-    )
-
-    _client: AISAClient = PrivateAttr()
-    _aclient: AsyncAISAClient = PrivateAttr()
-    _env_key: Secret | None = PrivateAttr(default=None)
-    """Unpickled without ``api_key``: the key ``AISA_API_KEY`` holds at the first call."""
-
     def __init__(self, model: str = DEFAULT_MODEL, **data: Any) -> None:
         super().__init__(model=model, **known_arguments(type(self), data))
-        self._connect()
-
-    @field_validator("api_key", mode="before")
-    @classmethod
-    def _unwrap_secret(cls, value: Any) -> Any:
-        return value.get_secret_value() if isinstance(value, Secret) else value
 
     @classmethod
     def class_name(cls) -> str:
         return "AISA"
 
-    def _connect(self) -> None:
-        """Build the core clients: no I/O, but a missing key or a bad URL raises here."""
-        settings: dict[str, Any] = {
-            "api_key": self.api_key.get_secret_value() if self.api_key else self._env_key,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
+    def core_settings(self) -> dict[str, Any]:
+        return {
+            **super().core_settings(),
             "retry_before_fallback": self.retry_before_fallback,
-            "default_headers": self.default_headers,
-            "source": SOURCE,
             "handlers": self.stream_handlers,
-            "rate_limiter": self.aisa_rate_limiter,
         }
-        self._client = AISAClient(http_client=self.http_client, **settings)
-        self._aclient = AsyncAISAClient(http_client=self.async_http_client, **settings)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        super().__setattr__(name, value)
-        if name in _CLIENT_FIELDS:
-            self._connect()
-
-    def __getstate__(self) -> dict[str, Any]:
-        fields = {
-            k: v for k, v in self.__dict__.items() if k not in _NOT_PICKLED and _picklable(k, v)
-        }
-        return {"fields": fields}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        # Keys are never pickled: the key is AISA_API_KEY's at the first call (not at load),
-        # so an unpickled AISA can still be given one: set the variable, or ``llm.api_key``.
-        self._restore(state["fields"], Secret.from_env())
-
-    def _restore(self, fields: dict[str, Any], env_key: Secret | None) -> None:
-        FunctionCallingLLM.__init__(self, **fields)
-        self._env_key = env_key
-        self._connect()
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> AISA:
-        shared = _NOT_PICKLED | {"callback_manager", "rate_limiter"}
-        fields = {k: v if k in shared else copy.deepcopy(v, memo) for k, v in self.__dict__.items()}
-        clone = type(self).__new__(type(self))
-        clone._restore(fields, self._env_key)
-        return clone
-
-    def close(self) -> None:
-        """Close the sync connection pool (an injected ``http_client`` is left open)."""
-        self._client.close()
-
-    async def aclose(self) -> None:
-        """Close the async connection pool (an injected ``async_http_client`` is left open)."""
-        await self._aclient.aclose()
-
-    @property
-    def client(self) -> AISAClient:
-        """The core client, for what LlamaIndex has no method for (``balance()``, ``quote()``)."""
-        return self._client
-
-    @property
-    def async_client(self) -> AsyncAISAClient:
-        return self._aclient
 
     @property
     def metadata(self) -> LLMMetadata:
@@ -501,12 +388,3 @@ class AISA(FunctionCallingLLM):
 
 def _as_messages(prompt: str) -> list[ChatMessage]:
     return [ChatMessage(role=MessageRole.USER, content=prompt)]
-
-
-def _picklable(name: str, value: Any) -> bool:
-    try:
-        pickle.dumps(value)
-    except Exception:  # any failure means "leave it out", as LlamaIndex's own components do
-        logger.warning("AISA: %s cannot be pickled and is left out", name)
-        return False
-    return True

@@ -90,7 +90,22 @@ Scripting (thread-safe; script from the test while clients run)
     model), turning reasoning on for that model. Inspect ``requests`` /
     ``last_request`` (:class:`RecordedRequest`: method, path, query, lower-cased
     headers, parsed ``json``, raw ``body``), ``pending`` and ``spent_micros_usd``;
-    ``reset()`` forgets all of it and restarts the ids.
+    ``reset()`` forgets all of it (profiles, outages and the clock too) and restarts the ids.
+
+Latency and outages over time
+    ``set_profile(model, ttft=0.05, tokens_per_s=200)`` paces that model's successful chat
+    answers: a stream's first content event arrives after ``ttft`` seconds and each further
+    event ``1 / tokens_per_s`` later; a whole answer waits ``ttft`` plus its completion tokens
+    at that rate (quotes and errors are not paced; ``clear_profile(model)`` ends it).
+    ``schedule_outage(model, start=1.0, end=3.0, fault=Fault(status=503))`` makes every
+    request for the model get ``fault`` (default: 503 "No available channels") from ``start``
+    to ``end`` seconds from now (``end=None``: until ``clear_outages(model)``);
+    ``flap(model, period=2.0, down=0.5, start=0.0, end=None, fault=...)`` takes it down for
+    the first ``down`` seconds (default: half) of every period. Outages win over
+    ``fail_model`` and queued faults (the ``x-standin-fault`` header still wins over them) and
+    reach every route that names the model. They run on the stand-in's clock,
+    ``time.monotonic`` unless ``set_clock(fn)`` gives it another (a test's own clock decides
+    outages exactly, without sleeping; set it before scheduling); ``now()`` reads it.
 
 Fault injection
     A :class:`Fault` with a ``status`` answers that HTTP error with an AIsa error body

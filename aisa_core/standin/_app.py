@@ -93,7 +93,7 @@ class StandInApp(RouteSteps):
                 )
             )
             try:
-                reply = self._route(request)
+                reply = self._state.timeline.pace(request, self._route(request))
             except answers.RequestError as exc:
                 reply = self._error(request, exc.status, exc.code, exc.message)
             except RecursionError:  # JSON nested deeper than the answer builders recurse

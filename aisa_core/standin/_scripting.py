@@ -7,6 +7,7 @@ from typing import Any
 
 from ._answers import ScriptedAnswer, dumps
 from ._faults import Fault
+from ._profiles import LiveScripting
 from ._state import RecordedRequest, ScriptState
 
 
@@ -24,7 +25,7 @@ def _arguments(name: str, arguments: Mapping[str, Any] | None) -> str:
     return dumps(dict(arguments))  # serialise now: a bad value fails in the test, not the server
 
 
-class Scripting:
+class Scripting(LiveScripting):
     """Script answers and faults, and inspect what clients sent.
 
     Queued entries (``enqueue_*``) are consumed in order, one per request; an entry with
@@ -87,7 +88,8 @@ class Scripting:
         self._state.set_reasoning(model, text)
 
     def reset(self) -> None:
-        """Forget scripts, model faults, reasoning texts, recorded requests, spend and ids."""
+        """Forget scripts, model faults, reasoning texts, recorded requests, spend, ids,
+        latency profiles and outages (and go back to the monotonic clock)."""
         self._state.reset()
 
     @property

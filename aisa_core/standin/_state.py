@@ -15,6 +15,7 @@ from typing import Any
 
 from ._answers import ScriptedAnswer
 from ._faults import Fault
+from ._profiles import Timeline
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class ScriptState:
         self._spent_micros = 0
         self._counters: dict[str, int] = {}
         self._window = _Window(time.time())
+        self.timeline = Timeline()  # latency profiles and scheduled outages
 
     # -- scripting (called from user threads) --------------------------------------------
 
@@ -91,6 +93,7 @@ class ScriptState:
             self._spent_micros = 0
             self._counters.clear()
             self._window = _Window(time.time())
+        self.timeline.reset()
 
     @property
     def pending(self) -> int:
@@ -141,9 +144,13 @@ class ScriptState:
     def take_fault(self, model: str) -> tuple[Fault | None, bool]:
         """The fault for this request and whether it came from the queue.
 
-        A model fault (``fail_model``) wins over the queue; a queued fault is taken only
-        when it is the first queued entry for this model, so queue order is kept.
+        A scheduled outage going on now wins, then a model fault (``fail_model``), then the
+        queue; a queued fault is taken only when it is the first queued entry for this model,
+        so queue order is kept.
         """
+        outage = self.timeline.fault(model)
+        if outage is not None:
+            return outage, False
         if not self._queue and not self._model_faults:
             return None, False
         with self._lock:

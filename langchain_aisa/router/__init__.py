@@ -37,8 +37,13 @@ The modules, each one concern:
 - ``runnable``: :class:`RouterRunnable`, which decides, runs the route and reports the decision.
 - ``routes``: :class:`Route` (a model and its fallback chain) and how tools, schemas and
   connection pools reach every model inside a route.
-- ``strategies``: the pure strategies (:class:`Rule`, :class:`CheapestFit`,
-  :class:`WeightedSplit`, :class:`FunctionStrategy`).
+- ``strategies``: the pure strategies (:class:`Rule`, :class:`WeightedSplit`,
+  :class:`FunctionStrategy`).
+- ``pricing``: :class:`CheapestFit` (AIsa's prices, or the gateway's quotes) and the budget
+  check behind ``on_exceed="cheapest"``.
+- ``live``: strategies that read a shared ``ModelHealth``: :class:`LowestLatency` and the
+  :class:`HealthAware` order of a route's fallbacks.
+- ``signals``: how the router's ``aisa_health`` and ``aisa_budget`` reach its models.
 - ``classifier``: :class:`LLMClassifier`, the one strategy that calls a model.
 - ``decision``: :class:`RouteInfo`, :class:`RouteDecision` and :class:`RoutingStrategy`, the
   base every strategy implements.
@@ -67,9 +72,11 @@ from .errors import (
     UnknownRouteError,
 )
 from .features import InputFeatures, RouteRequest, estimate_tokens, features_of
+from .live import HealthAware, HealthOrderedFallbacks, LowestLatency
+from .pricing import CheapestFit
 from .routes import Route
 from .runnable import RouterRunnable
-from .strategies import CheapestFit, FunctionStrategy, Rule, WeightedSplit
+from .strategies import FunctionStrategy, Rule, WeightedSplit
 
 for _serialisable in (RouterRunnable, Route, Rule, CheapestFit, WeightedSplit, LLMClassifier):
     allow_load_all(_serialisable)
@@ -77,9 +84,12 @@ for _serialisable in (RouterRunnable, Route, Rule, CheapestFit, WeightedSplit, L
 __all__ = [
     "CheapestFit",
     "FunctionStrategy",
+    "HealthAware",
+    "HealthOrderedFallbacks",
     "InputFeatures",
     "InvalidWeightsError",
     "LLMClassifier",
+    "LowestLatency",
     "NoRouteError",
     "Route",
     "RouteCapabilityError",

@@ -4,27 +4,36 @@ base class every strategy implements.
 Nothing here calls a model or does I/O. A strategy reads a :class:`RouteRequest` (the input, the
 call's config and, computed once on first use, its features) and a table of :class:`RouteInfo`
 (each route's model ids), and answers a :class:`RouteDecision` or ``None`` ("not mine; ask the
-next strategy").
+next strategy"). :func:`annotate` and :func:`traced` write a decision onto an answer and into a
+run's tracing config.
 """
 
 from __future__ import annotations
 
 from abc import abstractmethod
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from langchain_core.load.serializable import Serializable
-from langchain_core.runnables import Runnable
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict
 
-from aisa_core import capabilities
+from aisa_core import Budget, ModelHealth, capabilities
 from aisa_core.types import ModelInfo
 
 from .errors import unknown_route
 from .features import RouteRequest
 
-__all__ = ["LC_NAMESPACE", "RouteDecision", "RouteInfo", "RoutingStrategy"]
+__all__ = [
+    "LC_NAMESPACE",
+    "RouteDecision",
+    "RouteInfo",
+    "RoutingStrategy",
+    "annotate",
+    "traced",
+]
 
 LC_NAMESPACE = ["langchain_aisa", "router"]
 """Where serialised router parts say they live (``langchain_aisa.router`` re-exports them all)."""
@@ -33,11 +42,13 @@ LC_NAMESPACE = ["langchain_aisa", "router"]
 @dataclass(frozen=True)
 class RouteInfo:
     """What the router knows of one route: the model ids it may serve from (primary first, then
-    its fallbacks, where they can be named) and a description (shown to the LLM classifier)."""
+    its fallbacks, where they can be named), a description (shown to the LLM classifier) and the
+    primary model's ``max_tokens`` when it sets one (for cost estimates)."""
 
     name: str
     models: tuple[str, ...] = ()
     description: str = ""
+    max_tokens: int | None = None
 
     @property
     def model(self) -> str | None:
@@ -61,13 +72,16 @@ class RouteDecision:
     """Which route, why (for people), by which strategy, and the route's primary model.
 
     ``route`` is ``None`` only in :meth:`RouterRunnable.explain` answers for a strategy that would
-    need a model call to decide (the LLM classifier on an input it has not seen).
+    need a model call to decide (the LLM classifier on an input it has not seen). ``figures``
+    holds what a strategy that reads live signals or prices looked at, per route (health,
+    latency averages and samples, prices, estimates, quotes, the budget): plain data.
     """
 
     route: str | None
     reason: str
     strategy: str
     model: str | None = None
+    figures: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def metadata(self) -> dict[str, str]:
         """The ``aisa_route*`` entries written to tracing metadata and ``response_metadata``."""
@@ -96,6 +110,8 @@ class RoutingStrategy(Serializable):
         _prepared: Any
 
     kind: ClassVar[str] = "strategy"
+    reads_health: ClassVar[bool] = False
+    """Whether it decides from a ``ModelHealth`` (the router then always has one)."""
 
     def __init__(self, **kwargs: Any) -> None:  # typed for subclasses' super().__init__(...)
         super().__init__(**kwargs)
@@ -104,6 +120,16 @@ class RoutingStrategy(Serializable):
         """This strategy with any model id it holds built into a model by ``make`` (the router
         passes its ``ChatAISA`` factory). Most strategies hold none."""
         return self
+
+    def with_signals(self, health: ModelHealth | None, budget: Budget | None) -> RoutingStrategy:
+        """This strategy given the router's shared model health and budget, where it reads them
+        and was given none of its own. Most strategies read neither."""
+        return self
+
+    def observed_routes(self, routes: Mapping[str, RouteInfo]) -> tuple[str, ...]:
+        """Routes whose primary model must report to this strategy's ``health`` (the router
+        checks that it does); strategies that read no health name none."""
+        return ()
 
     def prepare(self) -> Any:
         """Precompute what :meth:`decide` needs (compiled patterns, weight tables); subclasses
@@ -154,3 +180,21 @@ class RoutingStrategy(Serializable):
     ) -> RouteDecision | None:
         """Like :meth:`decide`, but never calls a model."""
         return self.decide(request, routes)
+
+
+def annotate(output: Any, decision: RouteDecision) -> Any:
+    """``output`` with the decision in its ``response_metadata``, if it is (or holds) a message."""
+    if isinstance(output, BaseMessage):
+        meta = {**output.response_metadata, **decision.metadata()}
+        return output.model_copy(update={"response_metadata": meta})
+    if isinstance(output, dict) and isinstance(output.get("raw"), BaseMessage):
+        return {**output, "raw": annotate(output["raw"], decision)}
+    return output
+
+
+def traced(config: RunnableConfig, decision: RouteDecision) -> RunnableConfig:
+    """``config`` with the decision in its tracing metadata and an ``aisa_route:<name>`` tag."""
+    out = dict(config)
+    out["metadata"] = {**config.get("metadata", {}), **decision.metadata()}
+    out["tags"] = [*config.get("tags", ()), f"aisa_route:{decision.route}"]
+    return out  # type: ignore[return-value]

@@ -9,6 +9,7 @@ else is chained with ``with_fallbacks``. ``member_call`` applies ``bind_tools`` 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from langchain_core.load.serializable import Serializable
@@ -22,8 +23,11 @@ from langchain_core.runnables import (
 from langchain_core.runnables.base import coerce_to_runnable
 from pydantic import ConfigDict, Field
 
-from .decision import LC_NAMESPACE, RouteInfo
+from aisa_core import ModelHealth
+
+from .decision import LC_NAMESPACE, RouteDecision, RouteInfo
 from .errors import RouteCapabilityError
+from .live import HealthAware, model_figures
 
 __all__ = ["ModelMaker", "Route", "chat_maker", "leaves", "member_call", "model_ids"]
 
@@ -74,8 +78,9 @@ class Route(Serializable):
     A model id whose fallbacks are all model ids becomes one ``ChatAISA(model=...,
     fallback_models=[...])``, so the core client does the falling back (only before the first
     streamed token; every failure kept in one ``AllModelsFailedError``). Other fallbacks are
-    chained with ``with_fallbacks``. ``model`` names the model of a Runnable whose model cannot
-    be read from it (for capability checks and prices); ``description`` is shown to the LLM
+    chained with ``with_fallbacks``, in the order given, or, with ``order=HealthAware()``, cooling
+    models last on every call. ``model`` names the model of a Runnable whose model cannot be
+    read from it (for capability checks and prices); ``description`` is shown to the LLM
     classifier.
 
     >>> strong = Route("gpt-5", ["claude-sonnet-4-5-20250929"], description="hard problems")
@@ -87,6 +92,7 @@ class Route(Serializable):
     fallbacks: list[Runnable[Any, Any] | str] = Field(default_factory=list)
     model: str | None = None
     description: str = ""
+    order: HealthAware | None = None
 
     def __init__(
         self,
@@ -117,7 +123,16 @@ class Route(Serializable):
         return self._with(primary, rest)
 
     def _with(self, target: Runnable[Any, Any], fallbacks: list[Runnable[Any, Any]]) -> Route:
-        return Route(target, fallbacks, model=self.model, description=self.description)
+        return Route(
+            target, fallbacks, model=self.model, description=self.description, order=self.order
+        )
+
+    def with_health(self, health: ModelHealth | None) -> Route:
+        """This route with ``health`` for its :class:`HealthAware` order, if it has one
+        without its own."""
+        if self.order is None or self.order.health is not None or health is None:
+            return self
+        return self.model_copy(update={"order": self.order.with_health(health)})
 
     def members(self) -> list[Runnable[Any, Any]]:
         """The primary and its fallbacks (once resolved, all Runnables)."""
@@ -126,7 +141,9 @@ class Route(Serializable):
     def build(self) -> Runnable[Any, Any]:
         """The Runnable that serves this route."""
         primary, *rest = self.members()
-        return primary.with_fallbacks(rest) if rest else primary
+        if not rest:
+            return primary
+        return self.order.fallbacks(primary, rest) if self.order else primary.with_fallbacks(rest)
 
     def map(self, fn: MemberFn) -> Route:
         """This route with ``fn`` applied to the primary and to every fallback."""
@@ -137,7 +154,24 @@ class Route(Serializable):
         ids = [self.model] if self.model else []
         for member in self.members():
             ids.extend(model_ids(member))
-        return RouteInfo(name, tuple(dict.fromkeys(ids)), self.description)
+        return RouteInfo(name, tuple(dict.fromkeys(ids)), self.description, self._max_tokens())
+
+    def explained(self, decision: RouteDecision) -> RouteDecision:
+        """``decision`` with this route's health order in its figures, when it has one."""
+        if self.order is None or self.order.health is None:
+            return decision
+        models = [next(iter(model_ids(m)), None) for m in self.members()]
+        order = [model_figures(self.order.health, models[i]) for i in self.order.arrange(models)]
+        return replace(decision, figures={**decision.figures, "order": order})
+
+    def _max_tokens(self) -> int | None:
+        """The primary model's ``max_tokens``, where it can be read."""
+        members = self.members()
+        for leaf in leaves(members[0]) if members else ():
+            value = getattr(leaf, "max_tokens", None)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return value
+        return None
 
 
 def chat_maker(chat_kwargs: Mapping[str, Any]) -> ModelMaker:

@@ -9,6 +9,7 @@ the sibling modules. See :mod:`langchain_aisa.router` for the whole picture.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from langchain_core.load.serializable import Serializable
@@ -22,7 +23,9 @@ from langchain_core.runnables import (
 from langchain_core.runnables.router import RouterRunnable as CoreRouterRunnable
 from pydantic import Field
 
-from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy
+from aisa_core import Budget, ModelHealth
+
+from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy, annotate, traced
 from .errors import (
     NoRouteError,
     RouteCapabilityError,
@@ -31,7 +34,9 @@ from .errors import (
     unknown_route,
 )
 from .features import RouteRequest
+from .pricing import within_budget
 from .routes import ModelMaker, Route, chat_maker, leaves, member_call
+from .signals import check_observed, signals_of
 from .strategies import FunctionStrategy
 
 __all__ = ["RouterRunnable"]
@@ -41,23 +46,6 @@ _NEEDS: dict[Requirement, tuple[str, Callable[[Any], bool]]] = {
     "tools": ("call tools", lambda i: i.tools),
     "structured_output": ("give structured output", lambda i: i.json_schema or i.tools),
 }
-
-
-def _annotate(output: Any, decision: RouteDecision) -> Any:
-    """``output`` with the decision in its ``response_metadata``, if it is (or holds) a message."""
-    if isinstance(output, BaseMessage):
-        meta = {**output.response_metadata, **decision.metadata()}
-        return output.model_copy(update={"response_metadata": meta})
-    if isinstance(output, dict) and isinstance(output.get("raw"), BaseMessage):
-        return {**output, "raw": _annotate(output["raw"], decision)}
-    return output
-
-
-def _traced(config: RunnableConfig, decision: RouteDecision) -> RunnableConfig:
-    traced = dict(config)
-    traced["metadata"] = {**config.get("metadata", {}), **decision.metadata()}
-    traced["tags"] = [*config.get("tags", ()), f"aisa_route:{decision.route}"]
-    return traced  # type: ignore[return-value]
 
 
 # -- the router --------------------------------------------------------------------------------
@@ -85,6 +73,14 @@ class RouterRunnable(_RouterBase):
             :class:`NoRouteError`.
         chat_kwargs: arguments for every ``ChatAISA`` built from a model id (api_key, base_url,
             temperature, max_retries, timeout, ...).
+        aisa_health: a ``ModelHealth`` shared by every ``ChatAISA`` of every route (those given
+            without one get a copy holding it) and read by :class:`LowestLatency` and
+            :class:`HealthAware` orders (also accepted in ``chat_kwargs``). Without one, a
+            router that reads health makes its own.
+        aisa_budget: a ``Budget`` shared the same way.
+        on_exceed: with a budget, ``"raise"`` (default): a call whose route would pass it
+            raises ``BudgetExceededError`` before sending; ``"cheapest"``: it goes to the
+            cheapest route that fits what is left (when none does, it raises).
 
     Raises:
         RouterConfigError: at construction, for anything that cannot work: an unknown route name
@@ -97,6 +93,9 @@ class RouterRunnable(_RouterBase):
     strategies: list[RoutingStrategy] = Field(default_factory=list)
     default: str | None = None
     requires: tuple[Requirement, ...] = ()
+    aisa_health: ModelHealth | None = Field(default=None, exclude=True)
+    aisa_budget: Budget | None = Field(default=None, exclude=True)
+    on_exceed: Literal["raise", "cheapest"] = "raise"
 
     # A slot, not a pydantic private attribute: those cost microseconds per read on this path.
     __slots__ = ("_info",)
@@ -112,20 +111,29 @@ class RouterRunnable(_RouterBase):
         chat_kwargs: Mapping[str, Any] | None = None,
         runnables: Mapping[str, Any] | None = None,
         requires: Sequence[Requirement] = (),
+        aisa_health: ModelHealth | None = None,
+        aisa_budget: Budget | None = None,
+        on_exceed: Literal["raise", "cheapest"] = "raise",
     ) -> None:
         given = _given_routes(routes, runnables)
-        make = chat_maker(chat_kwargs or {})
+        signals = signals_of(chat_kwargs or {}, aisa_health, aisa_budget, strategies, given)
+        make = chat_maker(signals.chat_kwargs(chat_kwargs or {}))
         built = {
-            name: (r if isinstance(r, Route) else Route(r)).resolve(make)
+            name: signals.share((r if isinstance(r, Route) else Route(r)).resolve(make))
             for name, r in given.items()
         }
         Serializable.__init__(
             self,
             runnables={name: route.build() for name, route in built.items()},
             routes=built,
-            strategies=[_strategy(s, make) for s in strategies],
+            strategies=[
+                _strategy(s, make).with_signals(signals.health, signals.budget) for s in strategies
+            ],
             default=default,
             requires=tuple(dict.fromkeys(requires)),
+            aisa_health=signals.health,
+            aisa_budget=signals.budget,
+            on_exceed=on_exceed,
         )
         self._check()
 
@@ -134,6 +142,7 @@ class RouterRunnable(_RouterBase):
             raise unknown_route(self.default, "default", self.route_info)
         for strategy in self.strategies:
             strategy.check(self.route_info)
+        check_observed(self.strategies, self.routes, self.route_info)
         for need in self.requires:
             what, test = _NEEDS[need]
             for info in self.route_info.values():
@@ -185,7 +194,16 @@ class RouterRunnable(_RouterBase):
             raise UnknownRouteError(f"No runnable associated with key '{key}'")
         return RouteDecision(key, f"explicit key {key!r}", "key", self.route_info[key].model), inner
 
-    def _final(self, decision: RouteDecision | None) -> RouteDecision:
+    def _final(self, decision: RouteDecision | None, request: RouteRequest) -> RouteDecision:
+        """The decision with its route's model named, moved within the budget if asked to."""
+        final = self._named(decision)
+        if self.on_exceed == "cheapest" and self.aisa_budget is not None:
+            moved = within_budget(final, request, self.route_info, self.aisa_budget)
+            if moved is not final:
+                return self._named(moved)
+        return final
+
+    def _named(self, decision: RouteDecision | None) -> RouteDecision:
         if decision is None:
             if self.default is None:
                 raise NoRouteError(
@@ -195,9 +213,7 @@ class RouterRunnable(_RouterBase):
         info = self.route_info.get(decision.route or "")
         if info is None:
             raise unknown_route(decision.route, f"strategy {decision.strategy!r}", self.route_info)
-        if decision.model == info.model:
-            return decision
-        return RouteDecision(decision.route, decision.reason, decision.strategy, info.model)
+        return decision if decision.model == info.model else replace(decision, model=info.model)
 
     def _route(
         self, value: Any, config: RunnableConfig, kwargs: Mapping[str, Any]
@@ -207,8 +223,8 @@ class RouterRunnable(_RouterBase):
         request, routes = self._request(value, config, kwargs), self.route_info
         for strategy in self.strategies:
             if (decision := strategy.decide(request, routes)) is not None:
-                return self._final(decision), value
-        return self._final(None), value
+                return self._final(decision, request), value
+        return self._final(None, request), value
 
     async def _aroute(
         self, value: Any, config: RunnableConfig, kwargs: Mapping[str, Any]
@@ -218,8 +234,8 @@ class RouterRunnable(_RouterBase):
         request, routes = self._request(value, config, kwargs), self.route_info
         for strategy in self.strategies:
             if (decision := await strategy.adecide(request, routes)) is not None:
-                return self._final(decision), value
-        return self._final(None), value
+                return self._final(decision, request), value
+        return self._final(None, request), value
 
     def explain(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -227,16 +243,23 @@ class RouterRunnable(_RouterBase):
         """The decision :meth:`invoke` would make for ``input``, without calling any model.
 
         When a strategy would need a model call to decide (the LLM classifier, for an input it
-        has not seen), the answer names that strategy and has ``route=None``.
+        has not seen), the answer names that strategy and has ``route=None``. For a route with a
+        :class:`HealthAware` order, ``figures["order"]`` lists its models in the order they
+        would be tried, with their health.
         """
         if isinstance(input, Mapping) and "key" in input:
-            return self._keyed(input)[0]
-        request = self._request(input, ensure_config(config), kwargs)
+            decision = self._keyed(input)[0]
+        else:
+            decision = self._explain(self._request(input, ensure_config(config), kwargs))
+        route = self.routes.get(decision.route or "")
+        return decision if route is None else route.explained(decision)
+
+    def _explain(self, request: RouteRequest) -> RouteDecision:
         for strategy in self.strategies:
             decision = strategy.explain(request, self.route_info)
             if decision is not None:
-                return decision if decision.route is None else self._final(decision)
-        return self._final(None)
+                return decision if decision.route is None else self._final(decision, request)
+        return self._final(None, request)
 
     # -- running -----------------------------------------------------------------------------
 
@@ -244,13 +267,13 @@ class RouterRunnable(_RouterBase):
         config = ensure_config(config)
         decision, value = self._route(input, config, kwargs)
         route = self.runnables[str(decision.route)]
-        return _annotate(route.invoke(value, _traced(config, decision), **kwargs), decision)
+        return annotate(route.invoke(value, traced(config, decision), **kwargs), decision)
 
     async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
         config = ensure_config(config)
         decision, value = await self._aroute(input, config, kwargs)
         route = self.runnables[str(decision.route)]
-        return _annotate(await route.ainvoke(value, _traced(config, decision), **kwargs), decision)
+        return annotate(await route.ainvoke(value, traced(config, decision), **kwargs), decision)
 
     def stream(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -259,9 +282,9 @@ class RouterRunnable(_RouterBase):
         decision, value = self._route(input, config, kwargs)
         route = self.runnables[str(decision.route)]
         pending = True
-        for chunk in route.stream(value, _traced(config, decision), **kwargs):
+        for chunk in route.stream(value, traced(config, decision), **kwargs):
             if pending and isinstance(chunk, BaseMessage):
-                chunk, pending = _annotate(chunk, decision), False
+                chunk, pending = annotate(chunk, decision), False
             yield chunk
 
     async def astream(
@@ -271,9 +294,9 @@ class RouterRunnable(_RouterBase):
         decision, value = await self._aroute(input, config, kwargs)
         route = self.runnables[str(decision.route)]
         pending = True
-        async for chunk in route.astream(value, _traced(config, decision), **kwargs):
+        async for chunk in route.astream(value, traced(config, decision), **kwargs):
             if pending and isinstance(chunk, BaseMessage):
-                chunk, pending = _annotate(chunk, decision), False
+                chunk, pending = annotate(chunk, decision), False
             yield chunk
 
     def _check_keys(self, inputs: Sequence[Any]) -> None:
@@ -310,7 +333,8 @@ class RouterRunnable(_RouterBase):
 
     def _models(self) -> list[Any]:
         held: list[Any] = [m for route in self.routes.values() for m in route.members()]
-        held += [m for s in self.strategies if isinstance(m := getattr(s, "model", None), Runnable)]
+        made = [getattr(s, attr, None) for s in self.strategies for attr in ("model", "quoter")]
+        held += [m for m in made if isinstance(m, Runnable)]
         unique = {id(leaf): leaf for item in held for leaf in leaves(item)}
         return list(unique.values())
 
@@ -335,7 +359,13 @@ class RouterRunnable(_RouterBase):
             for name, route in self.routes.items()
         }
         return type(self)(
-            routes, self.strategies, default=self.default, requires=(*self.requires, need)
+            routes,
+            self.strategies,
+            default=self.default,
+            requires=(*self.requires, need),
+            aisa_health=self.aisa_health,
+            aisa_budget=self.aisa_budget,
+            on_exceed=self.on_exceed,
         )
 
     def bind_tools(self, tools: Sequence[Any], **kwargs: Any) -> RouterRunnable:

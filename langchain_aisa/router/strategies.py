@@ -1,4 +1,5 @@
-"""The pure routing strategies: declarative rules, cheapest fit, a weighted split, a function.
+"""The pure routing strategies: declarative rules, a weighted split, a function (and, defined
+with the cost logic in ``pricing``, cheapest fit).
 
 Each is a small serialisable model (a function strategy excepted) whose ``decide`` reads the
 request's features and returns a :class:`RouteDecision` or ``None``. Everything that can be
@@ -10,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar, Literal
 
 from langchain_core.load.serializable import SerializedNotImplemented
@@ -22,18 +23,9 @@ from aisa_core.types import ModelInfo
 from .decision import RouteDecision, RouteInfo, RoutingStrategy
 from .errors import InvalidWeightsError, RouteCapabilityError, RouterConfigError, unknown_route
 from .features import InputFeatures, RouteRequest
+from .pricing import CheapestFit  # defined with the other cost logic; exported from here too
 
 __all__ = ["CheapestFit", "FunctionStrategy", "Rule", "WeightedSplit"]
-
-
-def _fits(info: ModelInfo, f: InputFeatures, output_tokens: int) -> bool:
-    """Whether a model can take this input: context window, images, tools, structured output."""
-    return (
-        f.tokens + output_tokens <= info.context_window
-        and (info.vision or not f.images)
-        and (info.tools or not f.needs_tools)
-        and (info.json_schema or info.tools or not f.needs_structured_output)
-    )
 
 
 def _within(value: int, low: int | None, high: int | None) -> bool:
@@ -210,79 +202,6 @@ class Rule(RoutingStrategy):
             if flag is not None:
                 parts.append(yes if flag else no)
         return "; ".join(p for p in parts if p)
-
-
-class CheapestFit(RoutingStrategy):
-    """The cheapest of ``candidates`` (default: every route) whose primary model fits the input.
-
-    A model fits when the estimated input tokens plus ``output_tokens`` fit its context window,
-    and it can read the images, call the tools or give the structured output the input needs.
-    Cost is estimated from ``prices`` (USD per million input and output tokens, keyed by route
-    name or model id), else from the capability table. Routes with no price are not candidates;
-    when nothing fits, the next strategy decides.
-
-    >>> cheapest = CheapestFit(["mini", "strong", "vision"], prices={"my-finetune": (0.2, 0.8)})
-    """
-
-    kind: ClassVar[str] = "cost"
-
-    candidates: tuple[str, ...] = ()
-    prices: dict[str, tuple[float, float]] = Field(default_factory=dict)
-    output_tokens: int = 500
-
-    def __init__(self, candidates: Sequence[str] = (), **kwargs: Any) -> None:
-        super().__init__(candidates=tuple(candidates), **kwargs)
-        for key, pair in self.prices.items():
-            if not all(math.isfinite(p) and p >= 0 for p in pair):
-                raise RouterConfigError(f"CheapestFit: price of {key!r} must be finite and >= 0")
-        if self.output_tokens < 0:
-            raise RouterConfigError("CheapestFit: output_tokens must be >= 0")
-
-    def route_names(self) -> tuple[str, ...]:
-        return self.candidates
-
-    def check(self, routes: Mapping[str, RouteInfo]) -> None:
-        super().check(routes)
-        names = self.candidates or tuple(routes)
-        if not any(self._price(routes[n]) for n in names):
-            raise RouterConfigError(
-                f"CheapestFit: none of the routes {', '.join(map(repr, names))} has a known "
-                "price; pass prices={route or model: (input, output)} (USD per 1M tokens)"
-            )
-
-    def _price(self, info: RouteInfo) -> tuple[float, float] | None:
-        given = self.prices.get(info.name) or (self.prices.get(info.model) if info.model else None)
-        if given is not None:
-            return given
-        caps = info.capabilities
-        if caps.input_price is None or caps.output_price is None:
-            return None
-        return caps.input_price, caps.output_price
-
-    def decide(
-        self, request: RouteRequest, routes: Mapping[str, RouteInfo]
-    ) -> RouteDecision | None:
-        f = request.features
-        names = self.candidates or tuple(routes)
-        best: tuple[float, str] | None = None
-        for name in names:
-            info = routes[name]
-            price = self._price(info)
-            if price is None or not _fits(info.capabilities, f, self.output_tokens):
-                continue
-            cost = (f.tokens * price[0] + self.output_tokens * price[1]) / 1e6
-            if best is None or cost < best[0]:
-                best = (cost, name)
-        if best is None:
-            return None
-        cost, name = best
-        model = routes[name].model or name
-        return RouteDecision(
-            name,
-            f"cheapest fit of {len(names)} routes: {model} ≈ ${cost:.6f} for ~{f.tokens} input "
-            f"+ {self.output_tokens} output tokens",
-            self.kind,
-        )
 
 
 class WeightedSplit(RoutingStrategy):

@@ -242,3 +242,23 @@ def test_retry_after_that_is_not_a_finite_number_is_ignored(value: str) -> None:
 
     assert parse_retry_after({"Retry-After": value}) is None
     assert parse_retry_after({"retry-after-ms": value, "Retry-After": "2"}) == 2.0
+
+
+def test_timings_come_from_answers_and_from_streams_closed_early(health: ModelHealth) -> None:
+    def seen(outcome: str, duration: float, first: float | None, error: E.AISAError | None) -> None:
+        ticket = health.admit(AttemptInfo("chat", "m"))
+        health.record(
+            ticket,
+            AttemptReport("chat", "m", outcome, 0.0, duration, first_chunk_s=first, error=error),  # type: ignore[arg-type]
+        )
+
+    seen("ok", 1.0, 0.5, None)
+    seen("error", 0.01, None, E.BadRequestError("bad", status_code=400))  # a fast refusal
+    seen("error", 9.0, 0.2, E.StreamError("cut"))  # a stream that failed after its first chunk
+    seen("cancelled", 0.3, 0.1, None)  # the reader stopped after the first chunk
+    seen("cancelled", 0.3, None, None)  # closed before anything came: nothing measured
+    stats = health.stats("m")
+    assert stats.samples == 4
+    assert stats.latency_s == pytest.approx(1.0)  # only the whole answer's total time
+    assert stats.first_chunk_s == pytest.approx(0.5 + 0.2 * (0.1 - 0.5))
+    assert stats.error_rate == pytest.approx(0.2 * 0.8)  # the stream error counted, then decayed

@@ -14,6 +14,13 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
+from aisa_core.standin import StandIn
+
+
+def standin_kwargs(gateway: StandIn, **extra: Any) -> dict[str, Any]:
+    """``ChatAISA`` arguments for the stand-in, without retries."""
+    return {"api_key": gateway.api_key, "base_url": gateway.base_url, "max_retries": 0, **extra}
+
 
 class EchoChat(BaseChatModel):
     """Answers ``"<model>: <last message text>"``; with tools bound (and no tool result last),

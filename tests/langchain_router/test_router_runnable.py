@@ -387,9 +387,12 @@ def test_public_api_is_pinned() -> None:
     assert sorted(module.__all__) == [
         "CheapestFit",
         "FunctionStrategy",
+        "HealthAware",
+        "HealthOrderedFallbacks",
         "InputFeatures",
         "InvalidWeightsError",
         "LLMClassifier",
+        "LowestLatency",
         "NoRouteError",
         "Route",
         "RouteCapabilityError",

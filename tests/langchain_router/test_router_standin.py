@@ -3,7 +3,7 @@ routes, fallbacks, token streams, tools, structured output, a LangGraph agent, s
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -24,6 +24,8 @@ from langchain_aisa.router import (
     WeightedSplit,
 )
 
+from .helpers import standin_kwargs
+
 IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/cat.png"}}
 KEY = "sk-aisa-router-test-secret-0042"
 
@@ -37,20 +39,6 @@ def add(a: int, b: int) -> int:
 class Verdict(BaseModel):
     answer: str
     confident: bool
-
-
-def chat_kwargs(gateway: StandIn) -> dict[str, Any]:
-    return {"api_key": gateway.api_key, "base_url": gateway.base_url, "max_retries": 0}
-
-
-@pytest.fixture
-async def routers(aisa_standin: StandIn) -> AsyncIterator[list[RouterRunnable]]:
-    """Routers made in a test; their pools are closed at teardown, in the test's event loop."""
-    made: list[RouterRunnable] = []
-    yield made
-    for router in made:
-        router.close()
-        await router.aclose()
 
 
 Make = Callable[..., RouterRunnable]
@@ -73,7 +61,7 @@ def make_router(aisa_standin: StandIn, routers: list[RouterRunnable]) -> Make:
                 ],
             )
             kwargs.setdefault("default", "fast")
-        kwargs.setdefault("chat_kwargs", chat_kwargs(aisa_standin))
+        kwargs.setdefault("chat_kwargs", standin_kwargs(aisa_standin))
         routers.append(RouterRunnable(*args, **kwargs))
         return routers[-1]
 
@@ -118,7 +106,7 @@ def test_runnable_fallbacks_survive_a_failing_primary(
     aisa_standin: StandIn, make_router: Make
 ) -> None:
     aisa_standin.fail_model("gpt-4.1", Fault(status=503))
-    kwargs = chat_kwargs(aisa_standin)
+    kwargs = standin_kwargs(aisa_standin)
     router = make_router(
         {
             "main": Route(
