@@ -123,7 +123,10 @@ class CallReport:
 
 
 class AttemptObserver(Protocol):
-    """Anything with either method (or both); see the module docstring."""
+    """Anything with either method (or both); see the module docstring. An observer may also
+    have ``listening() -> bool``, asked before each call: while no observer listens (and no
+    health or budget checks), the call makes no report at all, so an idle observer (tracing
+    with no SDK configured) costs next to nothing."""
 
     def on_attempt(self, report: AttemptReport) -> Any: ...
 

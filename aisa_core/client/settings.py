@@ -32,9 +32,10 @@ from aisa_core.transport.reading import ACCEPT_ENCODING
 __all__ = ["USER_AGENT", "ClientSettings", "__version__"]
 
 
-def _watch(gates: Gates) -> Watch:
+def _watch(gates: Gates, watched: bool | None = None) -> Watch:
     budget = gates.budget
-    return Watch(gates.checks, gates.watched, quotes=budget is not None and budget.quote)
+    watched = gates.watched if watched is None else watched
+    return Watch(gates.checks, watched, quotes=budget is not None and budget.quote)
 
 
 __version__ = "0.1.0"
@@ -115,10 +116,14 @@ class ClientSettings:
 
     @property
     def watch(self) -> Watch:
-        """Who listens, for the call about to start (rechecks the process's observers)."""
+        """Who listens, for the call about to start (rechecks the process's observers, and
+        asks observers that may be idle whether they listen now)."""
         if self._seen != EVERYWHERE.version:
             self._regate()
-        return self._watch
+        idle = self._idle
+        if idle is None or any(listening() for listening in idle):
+            return self._watch
+        return self._quiet
 
     def observe(self, observer: AttemptObserver) -> None:
         """Register an observer of every attempt and call (see ``aisa_core.attempts``)."""
@@ -134,8 +139,17 @@ class ClientSettings:
         seen = EVERYWHERE.version
         extra = tuple(o for o in EVERYWHERE.observers if o not in self._own)
         gates = Gates(self.gates.health, self.gates.budget, self._own + extra)
+        # Only when every listener may be idle is it asked before each call; else always watch.
+        askable = [getattr(o, "listening", None) for o in gates.observers]
+        idle = None if gates.checks or None in askable else tuple(a for a in askable if a)
         # One assignment, so a call in flight on another thread sees old or new, whole.
-        self.gates, self._watch, self._seen = gates, _watch(gates), seen
+        self.gates, self._watch, self._quiet, self._idle, self._seen = (
+            gates,
+            _watch(gates),
+            _watch(gates, watched=False),
+            idle,
+            seen,
+        )
 
     @staticmethod
     def _build_headers(extra: Mapping[str, str] | None, source: str | None) -> dict[str, str]:

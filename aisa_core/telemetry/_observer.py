@@ -89,13 +89,23 @@ class OTelObserver:
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(capture_content=state["capture_content"])  # type: ignore[misc]
 
+    def listening(self) -> bool:
+        """Whether anything would record this call: while OpenTelemetry has no SDK configured
+        (its global providers are still the stand-ins), the core makes no report at all."""
+        return self._tracing() or self._measuring()
+
+    def _tracing(self) -> bool:
+        return not (self._global[0] and _unset(trace.get_tracer_provider()))
+
+    def _measuring(self) -> bool:
+        return not (self._global[1] and _unset(metrics.get_meter_provider()))
+
     def on_call(self, report: CallReport) -> None:
         """Called once a call is over, in the caller's thread or task: its span becomes a child
         of the span current there, with the call's own start and end times."""
-        global_traces, global_metrics = self._global
-        if not (global_traces and _unset(trace.get_tracer_provider())):
+        if self._tracing():
             self._trace(report)
-        if is_genai(report) and not (global_metrics and _unset(metrics.get_meter_provider())):
+        if is_genai(report) and self._measuring():
             self._measure(report)
 
     # --- spans -------------------------------------------------------------------------------

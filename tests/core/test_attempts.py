@@ -272,3 +272,27 @@ def test_quote_mode_reserves_the_gateways_quote(aisa_standin: StandIn) -> None:
     quotes = [r for r in aisa_standin.requests if r.headers.get("x-aisa-cost-mode") == "quote"]
     assert len(quotes) == 1 and len(aisa_standin.requests) == 2
     assert budget.spent() == pytest.approx(seen.attempts[0].cost_usd)
+
+
+def test_an_idle_observer_costs_no_report(aisa_standin: StandIn) -> None:
+    class Idle(Recorder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.on = False
+
+        def listening(self) -> bool:
+            return self.on
+
+    idle = Idle()
+    c = client(aisa_standin, observers=[idle])
+    assert not c.settings.watch.watched  # nothing listens: the call makes no report
+    c.chat("a")
+    assert idle.attempts == [] and idle.calls == []
+    idle.on = True
+    c.chat("b")
+    assert len(idle.attempts) == 1 and len(idle.calls) == 1
+    always = Recorder()  # an observer that cannot say it is idle is always told
+    idle.on = False
+    c.settings.observe(always)
+    c.chat("c")
+    assert len(always.calls) == 1 and len(idle.calls) == 2
