@@ -5,7 +5,9 @@ With ``AISA_API_KEY`` set it talks to the real AIsa gateway (small prompts, ``ma
 capped); otherwise, or with ``--offline``, it starts the stand-in gateway on loopback and says
 so. Each step prints what it sends and what came back: a chat, a live stream, a tool call round
 trip, vision with a PNG drawn in memory, a fallback chain whose first model fails, the usage and
-cost totals, ``compare_models``, and the LangChain / LlamaIndex adapters when installed.
+cost totals, ``compare_models``, retrieval (embeddings and a reranker), model health skipping a
+failing model, a spend budget refusing a call before sending it, and the LangChain / LlamaIndex
+adapters when installed.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from aisa_core.content import assistant, image_part, text_part, tool_result, use
 from aisa_core.errors import AISAError
 from aisa_core.types import ChatCompletion
 
+from . import demo_live
 from . import format as fmt
 
 __all__ = ["main", "tiny_png"]
@@ -264,6 +267,9 @@ STEPS: tuple[tuple[str, Callable[[Tour], None]], ...] = (
     ("Fallback chain: the first model fails, the next one answers", fallback),
     ("Usage and cost so far", totals),
     ("compare_models: one prompt, several models, concurrently", compare),
+    ("Retrieval on one key: embeddings and a reranker", demo_live.retrieval),
+    ("Model health: a failing model cools down and is skipped", demo_live.health),
+    ("A spend budget: a call that would pass it is refused before sending", demo_live.budget),
     ("Framework adapters", adapters),
 )
 
