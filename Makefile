@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint types unit bench standin clean
+.PHONY: demo test lint types unit bench standin notebooks clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ bench: $(STAMP)  ## the benchmark: writes bench/results.md
 
 standin: $(STAMP)  ## run the stand-in gateway in the foreground
 	$(VENV)/bin/aisa standin
+
+notebooks: $(STAMP)  ## run every notebook offline against the stand-in and save its outputs, charts included
+	$(PY) scripts/run_notebooks.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

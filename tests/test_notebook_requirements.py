@@ -1,5 +1,6 @@
 """Every notebook runs on ``pip install "aisa-llm[all,notebooks]"``: each module its code cells
-import comes from the standard library or from a distribution those extras bring in.
+import (or load through an IPython magic, such as ``%matplotlib inline``) comes from the standard
+library or from a distribution those extras bring in.
 
 ``test_notebooks.py`` runs the notebooks in the full ``dev`` environment, where a missing
 requirement would go unnoticed; this reads their imports and the package's declared
@@ -24,6 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PACKAGE = "aisa-llm"
 NOTEBOOK_EXTRAS = ("all", "notebooks")
+# What a line magic loads: `%matplotlib inline` needs matplotlib and its inline backend (the
+# charts render as PNG outputs in any kernel, with no GUI).
+MAGIC_MODULES = {"matplotlib": {"matplotlib", "matplotlib_inline"}}
 
 
 def code_cells(path: Path) -> Iterator[str]:
@@ -32,13 +36,24 @@ def code_cells(path: Path) -> Iterator[str]:
         if cell["cell_type"] != "code":
             continue
         source = cell["source"]
-        text = "".join(source) if isinstance(source, list) else source
-        # IPython's magics and shell escapes are not Python.
-        yield "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith(("%", "!")))
+        yield "".join(source) if isinstance(source, list) else source
 
 
-def imported_modules(source: str) -> set[str]:
-    """Absolute imports in a cell (notebook cells may ``await`` at the top level)."""
+def magic_modules(cell: str) -> set[str]:
+    """The modules the cell's line magics load (``%name ...``)."""
+    found: set[str] = set()
+    for line in cell.splitlines():
+        if line.lstrip().startswith("%"):
+            name = line.lstrip().lstrip("%").split(maxsplit=1)[0]
+            found |= MAGIC_MODULES.get(name, set())
+    return found
+
+
+def imported_modules(cell: str) -> set[str]:
+    """Absolute imports in a cell (notebook cells may ``await`` at the top level; IPython's
+    magics and shell escapes are not Python, so those lines are left out)."""
+    lines = cell.splitlines()
+    source = "\n".join(ln for ln in lines if not ln.lstrip().startswith(("%", "!")))
     flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
     tree = compile(source, "<cell>", "exec", flags=flags)
     found: set[str] = set()
@@ -105,8 +120,8 @@ def providers(module: str) -> set[str]:
 def unsatisfied(path: Path, allowed: set[str]) -> dict[str, set[str]]:
     """The notebook's imports that no allowed distribution provides, with who does."""
     missing = {}
-    for source in code_cells(path):
-        for module in sorted(imported_modules(source)):
+    for cell in code_cells(path):
+        for module in sorted(imported_modules(cell) | magic_modules(cell)):
             if module.split(".")[0] in sys.stdlib_module_names:
                 continue
             found = providers(module)
@@ -127,12 +142,23 @@ def test_every_import_comes_from_all_and_the_notebooks_extra(path: Path) -> None
     )
 
 
-def test_without_the_notebooks_extra_the_routing_notebook_lacks_langgraph() -> None:
+def test_without_the_notebooks_extra_the_routing_notebook_lacks_what_it_adds() -> None:
     routing = ROOT / "notebooks" / "routing_and_fallbacks.ipynb"
 
     missing = unsatisfied(routing, installed_by(PACKAGE, ["all"]))
 
-    assert set(missing) == {"langgraph.graph", "langgraph.prebuilt"}
+    # LangGraph (the agent), matplotlib and its inline backend (the charts), pandas (the
+    # tables) and OpenTelemetry (the trace tree): the `notebooks` extra, not the package.
+    packages = {module.split(".")[0] for module in missing}
+    assert packages == {"langgraph", "matplotlib", "matplotlib_inline", "pandas", "opentelemetry"}
+    assert {"langgraph.graph", "langgraph.prebuilt", "matplotlib.pyplot"} <= set(missing)
+
+
+def test_a_matplotlib_magic_needs_matplotlib_and_its_inline_backend() -> None:
+    cell = "%matplotlib inline\n!echo hi\nimport os"
+
+    assert magic_modules(cell) == {"matplotlib", "matplotlib_inline"}
+    assert imported_modules(cell) == {"os"}
 
 
 def test_the_dev_extra_includes_what_the_notebooks_need() -> None:
