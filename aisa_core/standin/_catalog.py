@@ -1,13 +1,17 @@
 """The stand-in's model catalog, price table and token estimates.
 
-Prices are illustrative (close to list prices, not AIsa's): they exist so cost tracking,
-budgets and the ``X-AISA-Customer-Cost-Micros-USD`` header can be exercised offline.
-Money is integer arithmetic throughout, like the gateway's micro-USD fields.
+Prices are AIsa's own where it publishes one (the catalog behind ``aisa_core.capabilities``:
+published data, not client logic), so a budget reserved at AIsa's prices settles at the same
+prices offline; other models (embeddings, rerankers, unpriced ids) get illustrative ones. They
+exist so cost tracking, budgets and the ``X-AISA-Customer-Cost-Micros-USD`` header can be
+exercised offline. Money is integer arithmetic throughout, like the gateway's micro-USD fields.
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from aisa_core.capabilities import capabilities
 
 DEFAULT_MODELS: tuple[str, ...] = (
     "gpt-4.1",
@@ -46,29 +50,16 @@ _OWNERS = (
     ("grok-", "xai"),
 )
 
-# USD per million tokens (input, output), times 1000: nano-USD per token, integers.
-_PRICES: dict[str, tuple[int, int]] = {
-    "gpt-4.1": (2000, 8000),
-    "gpt-4.1-mini": (400, 1600),
-    "gpt-4o": (2500, 10000),
-    "gpt-4o-mini": (150, 600),
-    "gpt-5": (1250, 10000),
-    "gpt-5-mini": (250, 2000),
-    "claude-sonnet-4-5-20250929": (3000, 15000),
-    "claude-haiku-4-5-20251001": (1000, 5000),
-    "gemini-2.5-flash": (300, 2500),
-    "gemini-2.5-pro": (1250, 10000),
-    "qwen3-max": (1200, 6000),
-    "deepseek-v3.1": (560, 1680),
-    "kimi-k2.5": (600, 2500),
-    "grok-4": (3000, 15000),
-    "text-embedding-3-small": (20, 0),
-    "text-embedding-3-large": (130, 0),
-    "jina-embeddings-v3": (20, 0),
-    "jina-embeddings-v5-text-small": (20, 0),
-    "jina-reranker-v3": (20, 0),
+# USD per million tokens (input, output), times 1,000,000: pico-USD per token, integers.
+_ILLUSTRATIVE: dict[str, tuple[int, int]] = {
+    "grok-4": (3_000_000, 15_000_000),
+    "text-embedding-3-small": (20_000, 0),
+    "text-embedding-3-large": (130_000, 0),
+    "jina-embeddings-v3": (20_000, 0),
+    "jina-embeddings-v5-text-small": (20_000, 0),
+    "jina-reranker-v3": (20_000, 0),
 }
-DEFAULT_PRICE = (1000, 4000)
+DEFAULT_PRICE = (1_000_000, 4_000_000)
 
 
 def model_card(model_id: str) -> dict[str, Any]:
@@ -84,18 +75,22 @@ def model_card(model_id: str) -> dict[str, Any]:
 
 
 def price_of(model: str) -> tuple[int, int]:
-    """``(input, output)`` nano-USD per token; ``-thinking`` variants cost like their base."""
-    found = _PRICES.get(model)
-    if found is None and model.endswith("-thinking"):
-        found = _PRICES.get(model[: -len("-thinking")])
-    return found or DEFAULT_PRICE
+    """``(input, output)`` pico-USD per token: AIsa's published price, else an illustrative one
+    (``-thinking`` variants cost like their base)."""
+    for mid in (model, model.removesuffix("-thinking")):
+        info = capabilities(mid)
+        if info.input_price is not None and info.output_price is not None:
+            return round(info.input_price * 1_000_000), round(info.output_price * 1_000_000)
+        if mid in _ILLUSTRATIVE:
+            return _ILLUSTRATIVE[mid]
+    return DEFAULT_PRICE
 
 
 def cost_micros(model: str, prompt_tokens: int, completion_tokens: int) -> int:
     """Cost in micro-USD, rounded up like a bill."""
     price_in, price_out = price_of(model)
-    nanos = prompt_tokens * price_in + completion_tokens * price_out
-    return -(-nanos // 1000)
+    picos = prompt_tokens * price_in + completion_tokens * price_out
+    return -(-picos // 1_000_000)
 
 
 def tokens(text: str) -> int:

@@ -60,7 +60,7 @@ def test_cheapest_fit_decides_on_aisa_prices_and_shows_them() -> None:
 # --- CheapestFit on the gateway's quotes ------------------------------------------------------
 
 # The table, with the mini overpriced, ranks deepseek < flash < mini; the stand-in's quotes
-# (its own price table) rank mini (~$0.00080) < deepseek (~$0.00084) < flash (~$0.00125).
+# (at AIsa's prices) rank mini ($1.12 per M out) < deepseek ($1.2047) < flash ($1.75).
 OVERPRICED = {MINI: (1.0, 2.0)}
 ROUTES = {"mini": MINI, "deep": DEEP, "flash": FLASH}
 
@@ -74,7 +74,7 @@ def test_quotes_decide_among_the_cheapest_few(
     meta = message.response_metadata
     assert (meta["aisa_route"], meta["model_name"]) == ("mini", MINI)
     assert meta["aisa_route_reason"].startswith(
-        "lowest of 3 gateway quotes: gpt-4.1-mini ≈ $0.0008"
+        "lowest of 3 gateway quotes: gpt-4.1-mini ≈ $0.00056"
     )
 
 

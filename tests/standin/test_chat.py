@@ -68,9 +68,10 @@ def test_default_answer_is_a_complete_chat_completion(client: httpx.Client) -> N
     content = f"Hello from the AIsa stand-in (gpt-4.1). You said: {USER_TEXT}"
     prompt = ceil4(USER_TEXT + "1234")  # text plus 4 chars of per-message overhead: 9
     completion = ceil4(content)
-    # gpt-4.1 costs $2 / $8 per million tokens: (9 * 2 + 20 * 8) micro-USD = 178.
+    # gpt-4.1 costs AIsa's $1.40 / $5.60 per million tokens: 9 * 1.4 + 20 * 5.6 = 124.6
+    # micro-USD, billed rounded up: 125.
     assert (prompt, completion) == (9, 20)
-    assert response.headers["x-aisa-customer-cost-micros-usd"] == "178"
+    assert response.headers["x-aisa-customer-cost-micros-usd"] == "125"
     assert isinstance(body.pop("created"), int)
     assert body == {
         "id": "chatcmpl-standin-1",
@@ -90,7 +91,7 @@ def test_default_answer_is_a_complete_chat_completion(client: httpx.Client) -> N
             "total_tokens": 29,
             "prompt_tokens_details": {"cached_tokens": 0},
             "completion_tokens_details": {"reasoning_tokens": 0},
-            "cost": 0.000178,
+            "cost": 0.000125,
         },
     }
 
@@ -310,13 +311,14 @@ def test_cost_quote_does_not_run_the_model(client: httpx.Client, standin: StandI
     body = response.json()
     stamp = datetime.fromisoformat(body.pop("estimated_at").replace("Z", "+00:00"))
     assert stamp.tzinfo is not None and abs(time.time() - stamp.timestamp()) < 600
-    # 9 prompt tokens; 1024 expected and 4096 maximum completion tokens at $2/$8 per M.
+    # 9 prompt tokens; 1024 expected and 4096 maximum completion tokens at AIsa's $1.40/$5.60
+    # per M, rounded up: 9 * 1.4 + 1024 * 5.6 = 5747.0 and 9 * 1.4 + 4096 * 5.6 = 22950.2.
     assert body == {
         "object": "cost_estimate",
         "currency": "USD",
         "estimate_kind": "upper_bound",
-        "estimated_cost_micros_usd": 9 * 2 + 1024 * 8,
-        "max_cost_micros_usd": 9 * 2 + 4096 * 8,
+        "estimated_cost_micros_usd": 5747,
+        "max_cost_micros_usd": 22951,
         "may_exceed_estimate": False,
     }
     assert standin.pending == 1
@@ -396,11 +398,11 @@ def test_bad_request_bodies(client: httpx.Client, content: bytes, code: str, mes
 
 def test_calls_are_billed_in_the_balance(client: httpx.Client, standin: StandIn) -> None:
     costs = [int(chat(client).headers["x-aisa-customer-cost-micros-usd"]) for _ in range(3)]
-    assert costs == [178, 178, 178]
-    assert standin.spent_micros_usd == 534
+    assert costs == [125, 125, 125]
+    assert standin.spent_micros_usd == 375
     balance = client.get("/credits/balance").json()
-    assert balance["api_key"]["used_micros_usd"] == 534
-    assert balance["api_key"]["remaining_micros_usd"] == 50_000_000 - 534
+    assert balance["api_key"]["used_micros_usd"] == 375
+    assert balance["api_key"]["remaining_micros_usd"] == 50_000_000 - 375
 
 
 async def test_app_options_in_process() -> None:
