@@ -19,7 +19,7 @@ import os
 import sys
 import time
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -95,21 +95,22 @@ class AsyncBody:
         self._model = model
         self._read_timeout = read
         self._deadline = deadline
-        self._pending: list[bytes] = []
+        self._pending: Iterator[bytes] = iter(())
         self._ended = False
 
     async def _piece(self) -> bytes:
-        while not self._pending:
+        """The next decoded piece, decoding one piece at a time: a small compressed read may
+        inflate to gigabytes, which are never held at once."""
+        while not (piece := next(self._pending, b"")):
             if self._ended:
                 return b""
             data = await within(self._deadline, self._next())
             if data:
-                self._pending = list(self._decoder.pieces(data))
+                self._pending = self._decoder.pieces(data)
             else:
                 self._ended = True
-                self._pending = list(self._decoder.flush())
-            self._pending.reverse()
-        return self._pending.pop()
+                self._pending = self._decoder.flush()
+        return piece
 
     async def read(self, *, fresh: bool, streaming: bool) -> bytes:
         """The next decoded piece (``b""`` at the end); see ``SyncBody.read``."""
@@ -183,11 +184,12 @@ class _Base:
     async def open(self, request: Request, model: str) -> tuple[Reply, AsyncBody | None]:
         """Send a stream request; see ``SyncHTTP.open``."""
         t = request.timeouts or self._timeouts
+        total = deadline_after(t.total)
         reply, body = await self._start(request, model, t, time.monotonic() + t.read)
         if not reads_whole(reply):
             return reply, body
         try:
-            reply.body = await body.read_all(deadline_after(t.total))
+            reply.body = await body.read_all(total)
         finally:
             await body.close()
         return reply, None

@@ -193,6 +193,10 @@ class SyncHTTP:
     ) -> None:
         self._timeouts = timeouts
         self._default_timeout = to_httpx_timeout(timeouts)
+        if client is not None:  # its connections meet our deadlines too (only inside our calls)
+            from .deadlines import with_deadlines
+
+            client = with_deadlines(client)
         self._client = client
         self._owns = client is None
         self._transport = transport
@@ -251,6 +255,7 @@ class SyncHTTP:
         within the read timeout); an error or JSON answer is read whole, bounded."""
         close_buried()
         t = request.timeouts or self._timeouts
+        total = deadline_after(t.total)
         deadline = time.monotonic() + t.read
         with map_transport_errors(model=model), _until(deadline):
             response = self._send(request)
@@ -259,7 +264,7 @@ class SyncHTTP:
         if not reads_whole(reply):
             return reply, body
         try:
-            reply.body = body.read_all(deadline_after(t.total))
+            reply.body = body.read_all(total)
         finally:
             response.close()
         return reply, None
