@@ -4,18 +4,31 @@ in how it performs effects."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aisa_core.callbacks import StreamHandler
 from aisa_core.protocol.accumulate import StreamAccumulator
 from aisa_core.protocol.chat import Chat
 from aisa_core.protocol.effects import Driver
 from aisa_core.protocol.streaming import StreamState, run_stream
+from aisa_core.transport.graveyard import bury, collecting, later
 from aisa_core.types import ChatCompletion, ResponseMeta
 
 from .settings import ClientSettings
 
-__all__ = ["ClientBase", "StreamBase"]
+if TYPE_CHECKING:
+    from aisa_core.ratelimit import RateLimiter
+
+__all__ = ["ClientBase", "StreamBase", "give_back"]
+
+
+def give_back(limiter: RateLimiter) -> None:
+    """Release a rate-limit slot now or, from a finaliser the garbage collector runs (which
+    must not take the limiter's lock), at the next call."""
+    if collecting():
+        bury(later(limiter.release))
+    else:
+        limiter.release()
 
 
 class ClientBase:

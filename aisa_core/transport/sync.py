@@ -5,9 +5,10 @@ event one byte at a time would never time out. Our connections run on a network 
 cuts every socket wait short at the deadline of the read in progress (kept per thread), so the
 total timeout covers the headers too and a stream is bounded by the time between its events.
 
-Nothing here is closed from a finaliser: a stream dropped without ``close()`` is handed to
-``GRAVEYARD`` and closed by the next call in ordinary code (httpcore closes under its pool
-lock, which the garbage collector may interrupt on this very thread).
+Nothing here takes a lock from a finaliser: while the garbage collector runs on this thread, a
+close hands its response to ``graveyard.GRAVEYARD`` and the next call closes it in ordinary
+code (httpcore closes under its pool lock, which the collector may interrupt on this very
+thread); see ``graveyard``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import contextlib
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -26,32 +26,20 @@ from aisa_core.config import Timeouts
 from aisa_core.protocol.wire import Reply, Request, reads_whole
 
 from .boundary import map_transport_errors
+from .graveyard import GRAVEYARD, bury, close_buried, collecting
 from .reading import Budget, Decoder, deadline_after
 
-__all__ = ["GRAVEYARD", "SyncBody", "SyncHTTP", "bury", "to_httpx_timeout"]
+__all__ = ["GRAVEYARD", "SyncBody", "SyncHTTP", "bury", "close_buried", "to_httpx_timeout"]
 
 LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-GRAVEYARD: deque[Any] = deque()
-"""Responses and iterators dropped unclosed, waiting to be closed by ordinary code."""
 
 _local = threading.local()
 """``deadline``: when the read in progress on this thread must end (``time.monotonic()``)."""
 
-
-def bury(*things: Any) -> None:
-    """Called from finalisers: only an append (no lock, no I/O)."""
-    GRAVEYARD.append(things)
-
-
-def close_buried() -> None:
-    while GRAVEYARD:
-        try:
-            things = GRAVEYARD.popleft()
-        except IndexError:
-            return
-        for thing in things:
-            with contextlib.suppress(Exception):
-                thing.close()
+OPEN: set[SyncBody] = set()
+"""Stream bodies not yet closed, held from here so the garbage collector never finalises one:
+httpcore's iterators inside close under the pool lock when finalised. Whoever owns a body
+closes it (or, from a finaliser, buries it); it leaves this set when closed."""
 
 
 def to_httpx_timeout(t: Timeouts) -> httpx.Timeout:
@@ -166,18 +154,23 @@ class SyncBody:
 
     def close(self, *, drain: bool = False) -> None:
         """Close the body; ``drain`` first reads what follows ``[DONE]`` (a little, quickly) so
-        the connection goes back to the pool instead of being dropped."""
-        if drain:
-            with contextlib.suppress(Exception), _until(time.monotonic() + 1.0):
-                seen = 0
-                for data in self._raw:
-                    seen += len(data)
-                    if seen > 65_536:
-                        break
-        self._response.close()
-
-    def abandon(self) -> None:
-        bury(self._pieces, self._raw, self._response)
+        the connection goes back to the pool instead of being dropped. From a finaliser run by
+        the garbage collector, only hand it (all of it: httpcore's own iterator closes under
+        the pool lock when it is let go of) to the graveyard."""
+        if collecting():
+            bury(self)
+            return
+        try:
+            if drain:
+                with contextlib.suppress(Exception), _until(time.monotonic() + 1.0):
+                    seen = 0
+                    for data in self._raw:
+                        seen += len(data)
+                        if seen > 65_536:
+                            break
+            self._response.close()
+        finally:
+            OPEN.discard(self)
 
 
 class SyncHTTP:
@@ -262,6 +255,7 @@ class SyncHTTP:
         reply = Reply(response.status_code, headers_of(response))
         body = SyncBody(response, dict(reply.headers), model, t.read, deadline)
         if not reads_whole(reply):
+            OPEN.add(body)
             return reply, body
         try:
             reply.body = body.read_all(total)
@@ -270,10 +264,17 @@ class SyncHTTP:
         return reply, None
 
     def close(self) -> None:
-        close_buried()
-        if self._client is not None and self._owns:
-            self._client.close()
-            self._client = None
+        """Close our pool (a caller's client stays open); during a garbage collection (a
+        dropped client's finaliser) it goes to the graveyard instead."""
+        close_buried()  # (nothing while a collection runs)
+        client = self._client
+        if client is None or not self._owns:
+            return
+        self._client = None
+        if collecting():
+            bury(client)
+        else:
+            client.close()
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
