@@ -4,7 +4,6 @@ fallback rules, handlers, rate limiter). Pure: nothing here sends or sleeps.
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -111,10 +110,15 @@ class ClientSettings:
             **self.headers,
         }
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> ClientSettings:
-        clone = copy.copy(self)
+    def __copy__(self) -> ClientSettings:
+        # Not through __getstate__ (which drops the key for pickles): a copy keeps its own key.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
         clone.headers = dict(self.headers)
         return clone
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> ClientSettings:
+        return self.__copy__()  # handlers and the rate limiter stay shared, as they should
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r})"

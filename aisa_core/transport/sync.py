@@ -26,7 +26,7 @@ from aisa_core.config import Timeouts
 from aisa_core.protocol.wire import Reply, Request, reads_whole
 
 from .boundary import map_transport_errors
-from .graveyard import GRAVEYARD, bury, close_buried, collecting
+from .graveyard import GRAVEYARD, bury, close_buried, collecting, keep, let_go
 from .reading import Budget, Decoder, deadline_after
 
 __all__ = ["GRAVEYARD", "SyncBody", "SyncHTTP", "bury", "close_buried", "to_httpx_timeout"]
@@ -35,11 +35,6 @@ LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
 
 _local = threading.local()
 """``deadline``: when the read in progress on this thread must end (``time.monotonic()``)."""
-
-OPEN: set[SyncBody] = set()
-"""Stream bodies not yet closed, held from here so the garbage collector never finalises one:
-httpcore's iterators inside close under the pool lock when finalised. Whoever owns a body
-closes it (or, from a finaliser, buries it); it leaves this set when closed."""
 
 
 def to_httpx_timeout(t: Timeouts) -> httpx.Timeout:
@@ -170,7 +165,7 @@ class SyncBody:
                             break
             self._response.close()
         finally:
-            OPEN.discard(self)
+            let_go(self)
 
 
 class SyncHTTP:
@@ -216,6 +211,7 @@ class SyncHTTP:
                             trust_env=self._trust_env,
                         )
                     )
+                    keep(self._client)
                 client = self._client
         return client
 
@@ -255,7 +251,7 @@ class SyncHTTP:
         reply = Reply(response.status_code, headers_of(response))
         body = SyncBody(response, dict(reply.headers), model, t.read, deadline)
         if not reads_whole(reply):
-            OPEN.add(body)
+            keep(body)  # until closed: see ``graveyard.KEPT``
             return reply, body
         try:
             reply.body = body.read_all(total)
@@ -275,6 +271,7 @@ class SyncHTTP:
             bury(client)
         else:
             client.close()
+            let_go(client)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

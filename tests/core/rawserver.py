@@ -90,13 +90,15 @@ Handler = Callable[[Conn, RawRequest], bool]
 
 class RawServer:
     """``with RawServer(handler) as server:`` then ``server.base_url``. ``connections`` counts
-    the connections accepted and ``requests`` holds every request read, in order."""
+    the connections accepted, ``ended`` those closed since, and ``requests`` holds every
+    request read, in order."""
 
     def __init__(self, handler: Handler) -> None:
         self._handler = handler
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port = self._listener.getsockname()[1]
         self.connections = 0
+        self.ended = 0  # connections the client closed (or the handler ended)
         self.requests: list[RawRequest] = []
         self._conns: list[Conn] = []
         self._threads: list[threading.Thread] = []
@@ -150,6 +152,15 @@ class RawServer:
             pass
         finally:
             _shut(conn.sock)
+            with self._lock:
+                self.ended += 1
+
+    def wait_ended(self, count: int, timeout: float = 10.0) -> bool:
+        """Whether ``count`` connections have ended, waiting up to ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while self.ended < count and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self.ended >= count
 
 
 def _shut(sock: socket.socket) -> None:
