@@ -117,3 +117,19 @@ def test_the_rule_in_the_reader() -> None:
     assert [c.text for c in reader.finish(streaming=True)] == ["x"]
     with pytest.raises(E.StreamInterruptedError):
         reader.finish(streaming=True)
+
+
+@pytest.mark.parametrize("mode", ["sync", "aiohttp", "httpx"])
+def test_a_stream_printed_as_aisa_documents_it(mode: str) -> None:
+    """No blank line between the data lines (as AIsa's docs print streams), pings between:
+    every line is its own chunk, and the stream ends properly."""
+    body = (
+        b"event: ping\n\n"
+        b'data: {"choices":[{"index":0,"delta":{"role":"assistant","content":""}}]}\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":"Hel"}}]}\n'
+        b'data: {"choices":[{"index":0,"delta":{"content":"lo"},"finish_reason":"stop"}]}\n'
+        b"data: [DONE]\n"
+    )
+    with RawServer(serving(body)) as server:
+        texts, error = stream_texts(mode, server.base_url)
+    assert (texts, error) == (["Hel", "lo"], None)
