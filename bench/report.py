@@ -129,6 +129,13 @@ TARGETS: tuple[tuple[str, Value, str, float, bool], ...] = (
         False,
     ),
     (
+        "async 100 in flight: AsyncAISAClient (httpx pool) ≥ 0.6× raw httpx AsyncClient",
+        _ratio(_rate, "AsyncAISAClient (httpx pool)", RAW_ASYNC),
+        ">=",
+        0.6,
+        False,
+    ),
+    (
         "ChatAISA per-call overhead ≤ ½ ChatOpenAI's",
         _overhead_ratio(_call, "ChatAISA", "ChatOpenAI"),
         "<=",

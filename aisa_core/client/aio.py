@@ -43,6 +43,7 @@ from aisa_core.protocol.rerank import Rerank
 from aisa_core.protocol.wire import Reply
 from aisa_core.retrieval import Embeddings, Ranking
 from aisa_core.transport import async_http
+from aisa_core.transport.graveyard import close_buried
 from aisa_core.types import (
     Balance,
     ChatCompletion,
@@ -54,7 +55,7 @@ from aisa_core.types import (
 
 from .batches import arun_batches
 from .settings import ClientSettings
-from .shared import ClientBase, StreamBase
+from .shared import ClientBase, StreamBase, give_back
 
 if TYPE_CHECKING:
     import httpx
@@ -68,15 +69,18 @@ T = TypeVar("T")
 
 
 class _AsyncIO:
-    """Performs one call's effects, awaited; owns a stream's body and its rate-limit slot."""
+    """Performs one call's effects, awaited; owns a stream's body and its rate-limit slot.
+    Dropped unclosed (a stream left without ``aclose()``), it has them closed on their event
+    loop, soon after, in ordinary code (a finaliser can neither await nor take a lock)."""
 
-    __slots__ = ("_body", "_client", "_handlers", "_limiter")
+    __slots__ = ("_body", "_client", "_handlers", "_limiter", "_loop")
 
     def __init__(self, client: AsyncAISAClient, handlers: Sequence[StreamHandler] = ()) -> None:
         self._client = client
         self._handlers = handlers
         self._body: AsyncBody | None = None
         self._limiter: RateLimiter | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def perform(self, effect: Effect) -> Awaitable[Any]:
         return _PERFORM[type(effect)](self, effect)
@@ -88,12 +92,15 @@ class _AsyncIO:
         limiter = self._client.settings.rate_limiter
         if limiter is None:
             return await self._client._http.send(effect.request, effect.model)
+        close_buried()  # slots of streams dropped during a garbage collection come back first
         async with limiter.aslot():
             return await self._client._http.send(effect.request, effect.model)
 
     async def _open(self, effect: Open) -> Reply:
+        self._loop = asyncio.get_running_loop()
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
+            close_buried()
             await limiter.aacquire()
             self._limiter = limiter
         reply, self._body = await self._client._http.open(effect.request, effect.model)
@@ -105,12 +112,7 @@ class _AsyncIO:
 
     async def _close(self, effect: Close) -> None:
         body, limiter, self._body, self._limiter = self._body, self._limiter, None, None
-        try:
-            if body is not None:
-                await body.close(drain=effect.drain)
-        finally:
-            if limiter is not None:
-                limiter.release()
+        await _finish(body, limiter, effect.drain)
 
     async def _notify(self, effect: Notify) -> None:
         for result in dispatch(self._handlers, effect.events):
@@ -128,6 +130,41 @@ class _AsyncIO:
 
     async def aclose(self) -> None:
         await self._close(Close())
+
+    def __del__(self) -> None:
+        body, limiter = self._body, self._limiter
+        if (body is None and limiter is None) or self._loop is None:
+            return
+        try:
+            self._loop.call_soon_threadsafe(_reap, body, limiter)
+        except RuntimeError:  # the loop is closed: its sockets went with it; the slot comes back
+            if limiter is not None:
+                give_back(limiter)
+
+
+_REAPING: set[asyncio.Task[None]] = set()
+"""Closes of dropped streams in progress (a task nobody references could be collected)."""
+
+
+def _reap(body: AsyncBody | None, limiter: RateLimiter | None) -> None:
+    task = asyncio.ensure_future(_finish(body, limiter))
+    _REAPING.add(task)
+    task.add_done_callback(_reaped)
+
+
+def _reaped(task: asyncio.Task[None]) -> None:
+    _REAPING.discard(task)
+    if not task.cancelled():
+        task.exception()  # nobody is left to tell; retrieved so asyncio does not log it
+
+
+async def _finish(body: AsyncBody | None, limiter: RateLimiter | None, drain: bool = False) -> None:
+    try:
+        if body is not None:
+            await body.close(drain=drain)
+    finally:
+        if limiter is not None:
+            limiter.release()
 
 
 _PERFORM: dict[type[Effect], Callable[[_AsyncIO, Any], Awaitable[Any]]] = {
@@ -312,7 +349,8 @@ class AsyncAISAClient(ClientBase):
 
 
 class AsyncChatStream(StreamBase, AsyncIterator[ChatCompletionChunk]):
-    """Async chunks of one answer; see ``ChatStream``. Use ``async with`` to close early."""
+    """Async chunks of one answer; see ``ChatStream``. Use ``async with`` to close early; a
+    stream let go of unclosed is closed on its event loop soon after."""
 
     def __init__(
         self, client: AsyncAISAClient, op: Chat, handlers: Sequence[StreamHandler]

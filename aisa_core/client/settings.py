@@ -4,7 +4,6 @@ fallback rules, handlers, rate limiter). Pure: nothing here sends or sleeps.
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -206,8 +205,14 @@ class ClientSettings:
         gates = Gates(self.gates.health, self.gates.budget, self._own)
         return {**self.__dict__, "_resolved": None, "gates": gates, "_seen": -1}
 
+    def __copy__(self) -> ClientSettings:
+        # Not through __getstate__ (which is for pickles): a copy keeps its own key.
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
     def __deepcopy__(self, memo: dict[int, Any]) -> ClientSettings:
-        return copy.copy(self)
+        return self.__copy__()  # handlers, the limiter, health and budget stay shared
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, model={self.model!r})"

@@ -3,19 +3,35 @@ in how it performs effects."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from aisa_core.callbacks import StreamHandler
 from aisa_core.protocol.accumulate import StreamAccumulator
 from aisa_core.protocol.chat import Chat
 from aisa_core.protocol.effects import Driver, Effect
 from aisa_core.protocol.streaming import StreamState, run_stream
+from aisa_core.transport.graveyard import bury, collecting, later
 from aisa_core.types import ChatCompletion, ResponseMeta
 
 from .settings import ClientSettings
 
-__all__ = ["ClientBase", "StreamBase"]
+if TYPE_CHECKING:
+    from aisa_core.ratelimit import RateLimiter
+
+__all__ = ["ClientBase", "StreamBase", "give_back"]
+
+C = TypeVar("C", bound="ClientBase")
+
+
+def give_back(limiter: RateLimiter) -> None:
+    """Release a rate-limit slot now or, from a finaliser the garbage collector runs (which
+    must not take the limiter's lock), at the next call."""
+    if collecting():
+        bury(later(limiter.release))
+    else:
+        limiter.release()
 
 
 class ClientBase:
@@ -37,6 +53,20 @@ class ClientBase:
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_sleep": None}
+
+    def __copy__(self: C) -> C:
+        """A copy (``copy.copy`` or ``copy.deepcopy``) keeps the key and settings and gets its
+        own pool (closing or dropping one never closes the other's); a client or transport
+        the caller brought is shared, as it cannot be copied."""
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone._settings = copy.copy(self._settings)
+        # the HTTP layer (each client's own type) through its __getstate__: without the pool
+        clone.__dict__["_http"] = copy.copy(self.__dict__["_http"])
+        return clone
+
+    def __deepcopy__(self: C, memo: dict[int, Any]) -> C:
+        return self.__copy__()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

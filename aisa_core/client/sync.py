@@ -44,7 +44,8 @@ from aisa_core.protocol.rerank import Rerank
 from aisa_core.protocol.wire import Reply
 from aisa_core.retrieval import Embeddings, Ranking
 from aisa_core.transport import sync_http
-from aisa_core.transport.sync import SyncBody, bury
+from aisa_core.transport.graveyard import close_buried
+from aisa_core.transport.sync import SyncBody
 from aisa_core.types import (
     Balance,
     ChatCompletion,
@@ -56,7 +57,7 @@ from aisa_core.types import (
 
 from .batches import run_batches
 from .settings import ClientSettings
-from .shared import ClientBase, StreamBase
+from .shared import ClientBase, StreamBase, give_back
 
 if TYPE_CHECKING:
     import httpx
@@ -70,8 +71,9 @@ T = TypeVar("T")
 
 class _IO:
     """Performs one call's effects and owns what it opened: a stream's body and its
-    rate-limit slot. Dropped unclosed, it leaves them to ordinary code (never a lock taken in a
-    finaliser: see ``transport.sync``)."""
+    rate-limit slot. Dropped unclosed (a stream left without ``close()``), it closes them; from
+    the garbage collector's finaliser it only hands them to the graveyard, for the next call
+    (``transport.graveyard``: never a lock taken in a finaliser)."""
 
     __slots__ = ("_body", "_client", "_handlers", "_limiter")
 
@@ -91,12 +93,14 @@ class _IO:
         limiter = self._client.settings.rate_limiter
         if limiter is None:
             return self._client._http.send(effect.request, effect.model)
+        close_buried()  # slots of streams dropped during a garbage collection come back first
         with limiter.slot():
             return self._client._http.send(effect.request, effect.model)
 
     def _open(self, effect: Open) -> Reply:
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
+            close_buried()
             limiter.acquire()
             self._limiter = limiter
         reply, self._body = self._client._http.open(effect.request, effect.model)
@@ -113,7 +117,7 @@ class _IO:
                 body.close(drain=effect.drain)
         finally:
             if limiter is not None:
-                limiter.release()
+                give_back(limiter)
 
     def _notify(self, effect: Notify) -> None:
         dispatch(self._handlers, effect.events)
@@ -131,22 +135,9 @@ class _IO:
         self._close(Close())
 
     def __del__(self) -> None:
-        if self._body is not None:
-            self._body.abandon()
-        if self._limiter is not None:
-            bury(_Release(self._limiter))
-
-
-class _Release:
-    """A rate-limit slot to give back later, from ordinary code."""
-
-    __slots__ = ("_limiter",)
-
-    def __init__(self, limiter: Any) -> None:
-        self._limiter = limiter
-
-    def close(self) -> None:
-        self._limiter.release()
+        if self._body is not None or self._limiter is not None:
+            with contextlib.suppress(Exception):
+                self.close()
 
 
 _PERFORM: dict[type[Effect], Callable[[_IO, Any], Any]] = {
@@ -366,8 +357,10 @@ class ChatStream(StreamBase, Iterator[ChatCompletionChunk]):
 
     ``model`` is the model that serves it, ``meta`` the headers' facts and the failed attempts
     before it, ``accumulator`` what has arrived so far. Closing it (or leaving its ``with``
-    block) closes the HTTP response; a stream dropped unclosed is closed by the client's next
-    call.
+    block) closes the HTTP response and gives back its rate-limit slot. A stream let go of
+    unclosed (``for chunk in stream: break``) does the same at once: it holds no reference
+    cycle, and holds only a generator of effects, never itself; if the garbage collector
+    finalises it (a cycle of the caller's making), the next call closes it.
     """
 
     def __init__(self, client: AISAClient, op: Chat, handlers: Sequence[StreamHandler]) -> None:

@@ -120,7 +120,16 @@ class AttemptPlan:
         return self.models[self._position]
 
     def after_failure(self, error: AISAError) -> Step:
-        """The next step, or raise: the error itself for a single model, else one error with all."""
+        """The next step, or raise: the error itself for a single model, else one error with all.
+
+        A failure that is survived stays only as a record (``attempts``), without its
+        traceback: its frames hold the call that holds this plan, a reference cycle that would
+        keep a dropped stream (and its connection) alive until the garbage collector runs."""
+        step = self._next_step(error)
+        error.__traceback__ = None
+        return step
+
+    def _next_step(self, error: AISAError) -> Step:
         if self._route + 1 < self.routes and _route_missing(error):
             self._route += 1
             return Step(self.model, 0.0, self._retries, self._route)

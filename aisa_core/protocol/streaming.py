@@ -3,7 +3,8 @@ nothing has reached the caller), then read, merge and hand out chunks, telling t
 
 Opening reads up to the first chunk with something in it, so a stream that fails right after
 its empty role-only chunk still falls back; after that first chunk, a failure is raised (a
-dropped connection as ``StreamInterruptedError``), never retried.
+dropped connection, or a body that ends with neither ``[DONE]`` nor a ``finish_reason``, as
+``StreamInterruptedError``), never retried.
 """
 
 from __future__ import annotations
@@ -100,7 +101,7 @@ def run_stream(
                 break
             data = yield Read(model, fresh=seen != reader.events, streaming=True)
             seen = reader.events
-            chunks = reader.feed(data) if data else reader.finish()
+            chunks = reader.feed(data) if data else reader.finish(streaming=True)
         yield Close(drain=True)
         phase = "done"
         yield from log.succeeded(ticket, model, reply, state.final())

@@ -6,20 +6,19 @@ loopback, while an aiohttp pool driven directly does several times that (see ``b
 aiohttp path skips httpx's per-request machinery entirely (cookie jar, auth flow, redirect loop,
 URL merging); an injected ``httpx.AsyncClient`` keeps all of it, event hooks included.
 
-Pools belong to one event loop and one process: a client used from a second ``asyncio.run`` or
-in a forked child gets a fresh pool, and pools of finished loops are closed, so nothing leaks
-and no socket is shared across processes.
+Pools belong to one event loop and one process (``loops.LoopPools``): a client used from a
+second ``asyncio.run`` or in a forked child gets a fresh pool, and each pool is closed on its own
+loop when that loop ends, so nothing leaks and no socket is shared across processes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import functools
 import sys
 import time
-import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import Any, Protocol, TypeVar
 
 import httpx
@@ -29,12 +28,18 @@ from aisa_core.errors import APITimeoutError
 from aisa_core.protocol.wire import Reply, Request, reads_whole
 
 from .boundary import map_transport_errors
+from .loops import LoopPools
 from .reading import Budget, Decoder, deadline_after
-from .sync import LIMITS, build_request, headers_of, to_httpx_timeout
+from .sync import build_request, headers_of, to_httpx_timeout
 
 __all__ = ["AiohttpHTTP", "AsyncBody", "AsyncHTTP", "HttpxAsyncHTTP", "has_aiohttp"]
 
 T = TypeVar("T")
+
+HTTPX_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=20)
+"""For our httpx pool: httpcore checks every idle kept-alive connection (a ``poll`` each) for
+every request it places, so keeping 100 alive (as the sync pool does) halves its throughput at
+100 requests in flight; 20 is httpx's own default (see ``bench/``)."""
 
 
 def has_aiohttp() -> bool:
@@ -95,21 +100,22 @@ class AsyncBody:
         self._model = model
         self._read_timeout = read
         self._deadline = deadline
-        self._pending: list[bytes] = []
+        self._pending: Iterator[bytes] = iter(())
         self._ended = False
 
     async def _piece(self) -> bytes:
-        while not self._pending:
+        """The next decoded piece, decoding one piece at a time: a small compressed read may
+        inflate to gigabytes, which are never held at once."""
+        while not (piece := next(self._pending, b"")):
             if self._ended:
                 return b""
             data = await within(self._deadline, self._next())
             if data:
-                self._pending = list(self._decoder.pieces(data))
+                self._pending = self._decoder.pieces(data)
             else:
                 self._ended = True
-                self._pending = list(self._decoder.flush())
-            self._pending.reverse()
-        return self._pending.pop()
+                self._pending = self._decoder.flush()
+        return piece
 
     async def read(self, *, fresh: bool, streaming: bool) -> bytes:
         """The next decoded piece (``b""`` at the end); see ``SyncBody.read``."""
@@ -147,13 +153,15 @@ class _Base:
         self._timeouts = timeouts
 
     def __getstate__(self) -> dict[str, Any]:
-        # Pools are per process and per event loop: a pickle carries the settings only.
+        # Pools are per process and per event loop: a pickle (or a copy) carries the settings.
         return {k: v for k, v in self.__dict__.items() if k != "_pools"}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self._pools: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
-        self._pid = -1  # the first use makes this process's pools
+        self._pools = self._new_pools()
+
+    def _new_pools(self) -> LoopPools[Any]:
+        raise NotImplementedError
 
     async def _start(
         self, request: Request, model: str, t: Timeouts, deadline: float | None
@@ -183,11 +191,12 @@ class _Base:
     async def open(self, request: Request, model: str) -> tuple[Reply, AsyncBody | None]:
         """Send a stream request; see ``SyncHTTP.open``."""
         t = request.timeouts or self._timeouts
+        total = deadline_after(t.total)
         reply, body = await self._start(request, model, t, time.monotonic() + t.read)
         if not reads_whole(reply):
             return reply, body
         try:
-            reply.body = await body.read_all(deadline_after(t.total))
+            reply.body = await body.read_all(total)
         finally:
             await body.close()
         return reply, None
@@ -209,27 +218,25 @@ class HttpxAsyncHTTP(_Base):
         self._given = client
         self._transport = transport
         self._trust_env = trust_env
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]
-        self._pools = weakref.WeakKeyDictionary()
-        self._pid = os.getpid()
+        self._pools = self._new_pools()
+
+    def _new_pools(self) -> LoopPools[httpx.AsyncClient]:
+        make = functools.partial(
+            httpx.AsyncClient,
+            timeout=self._default_timeout,
+            limits=HTTPX_LIMITS,
+            transport=self._transport,
+            follow_redirects=False,
+            trust_env=self._trust_env,
+        )
+        return LoopPools(make, _aclose)
 
     @property
     def client(self) -> httpx.AsyncClient:
-        if self._given is not None:
-            return self._given
-        if self._pid != os.getpid():  # a forked (or unpickled) copy never shares a pool
-            self._pools, self._pid = weakref.WeakKeyDictionary(), os.getpid()
-        loop = asyncio.get_running_loop()
-        client = self._pools.get(loop)
-        if client is None:
-            client = self._pools[loop] = httpx.AsyncClient(
-                timeout=self._default_timeout,
-                limits=LIMITS,
-                transport=self._transport,
-                follow_redirects=False,
-                trust_env=self._trust_env,
-            )
-        return client
+        """The caller's client, else ours for the running loop. On an injected transport, our
+        per-loop client closes the transport's connections when its loop ends, so the
+        transport serves the next loop with fresh ones."""
+        return self._given if self._given is not None else self._pools.get()
 
     async def _start(
         self, request: Request, model: str, t: Timeouts, deadline: float | None
@@ -248,13 +255,7 @@ class HttpxAsyncHTTP(_Base):
         return Reply(response.status_code, headers), body
 
     async def aclose(self) -> None:
-        if self._given is not None:
-            return
-        clients, self._pools = list(self._pools.items()), weakref.WeakKeyDictionary()
-        current = _running_loop()
-        for loop, client in clients:
-            if loop is current:
-                await client.aclose()
+        await self._pools.aclose()  # the caller's own client stays open
 
 
 class AiohttpHTTP(_Base):
@@ -264,34 +265,14 @@ class AiohttpHTTP(_Base):
         super().__init__(timeouts)
         self._limit = limit
         self._proxy = proxy
-        self._pools: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._pid = -1  # no pool yet: the first use makes one (and its finaliser)
+        self._pools = self._new_pools()
+
+    def _new_pools(self) -> LoopPools[Any]:
+        return LoopPools(functools.partial(_session, self._limit), _aclose, _abandon)
 
     @property
-    def sessions(self) -> weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]:
-        return self._pools
-
-    def _session(self) -> Any:
-        import aiohttp
-
-        if self._pid != os.getpid():  # a forked child never touches the parent's sockets
-            self._pools, self._pid = weakref.WeakKeyDictionary(), os.getpid()
-            weakref.finalize(self, _close_all, self._pools)
-        loop = asyncio.get_running_loop()
-        session = self._pools.get(loop)
-        if session is None or session.closed:
-            _close_stale(self._pools)
-            connector = aiohttp.TCPConnector(limit=self._limit, keepalive_timeout=30)
-            session = aiohttp.ClientSession(
-                connector=connector,
-                auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept-Encoding"),
-                trust_env=False,  # no netrc, and proxies resolved once (``proxies.env_proxy``)
-            )
-            self._pools[loop] = session
-        return session
+    def sessions(self) -> list[Any]:
+        return self._pools.all()
 
     async def _start(
         self, request: Request, model: str, t: Timeouts, deadline: float | None
@@ -302,7 +283,7 @@ class AiohttpHTTP(_Base):
         with map_transport_errors(model=model):
             response = await within(
                 deadline,
-                self._session().request(
+                self._pools.get().request(
                     request.method,
                     request.url,
                     headers=request.headers,
@@ -321,32 +302,30 @@ class AiohttpHTTP(_Base):
         return Reply(response.status, headers), body
 
     async def aclose(self) -> None:
-        with contextlib.suppress(RuntimeError):
-            session = self._pools.pop(asyncio.get_running_loop(), None)
-            if session is not None:
-                await session.close()
-        _close_all(self._pools)
+        await self._pools.aclose()
 
 
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
+def _session(limit: int) -> Any:
+    import aiohttp
+
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=limit, keepalive_timeout=30),
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent", "Accept-Encoding"),
+        trust_env=False,  # no netrc, and proxies resolved once (``proxies.env_proxy``)
+    )
 
 
-def _close_stale(sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]) -> None:
-    for loop in [loop for loop in sessions if loop.is_closed()]:
-        _force_close(sessions.pop(loop))
+async def _aclose(pool: Any) -> None:
+    close = getattr(pool, "aclose", None) or pool.close  # httpx's client, aiohttp's session
+    await close()
 
 
-def _close_all(sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]) -> None:
-    for loop in list(sessions):
-        _force_close(sessions.pop(loop))
-
-
-def _force_close(session: Any) -> None:
-    """Close a pool without awaiting (its loop may be gone): drop its sockets synchronously."""
+def _abandon(session: Any) -> None:
+    """An aiohttp pool whose event loop is closed (without shutting down): nothing will ever
+    run asyncio's callbacks for it, so its sockets are closed and let go of here (and the
+    transports no longer warn that they were left open). Only for a closed loop: on a live
+    one, ``abort()`` schedules a callback that still needs the socket."""
     connector = session.connector
     if connector is None or connector.closed:
         return
@@ -355,23 +334,14 @@ def _force_close(session: Any) -> None:
             transport = proto.transport
             if transport is not None:
                 with contextlib.suppress(Exception):
-                    transport.abort()  # works while the loop is alive
-                _drop_socket(transport)
+                    transport.abort()  # unhooks what it can; its callback cannot be scheduled
+                sock = getattr(transport, "_sock", None)  # asyncio's selector transports
+                if sock is not None:
+                    with contextlib.suppress(Exception):
+                        sock.close()
+                        transport._sock = None
     with contextlib.suppress(Exception):
         connector._close()
-
-
-def _drop_socket(transport: Any) -> None:
-    """On a closed loop ``abort()`` cannot run; close the socket itself so nothing leaks.
-
-    asyncio's public ``get_extra_info("socket")`` is a wrapper without ``close()``, so this
-    reaches the selector transport's own socket (present on CPython 3.10 to 3.13)."""
-    sock = getattr(transport, "_sock", None)
-    if sock is not None:
-        with contextlib.suppress(Exception):
-            sock.close()
-        with contextlib.suppress(Exception):
-            transport._sock = None
 
 
 async def _once(data: bytes) -> AsyncIterator[bytes]:

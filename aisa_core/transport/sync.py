@@ -5,9 +5,10 @@ event one byte at a time would never time out. Our connections run on a network 
 cuts every socket wait short at the deadline of the read in progress (kept per thread), so the
 total timeout covers the headers too and a stream is bounded by the time between its events.
 
-Nothing here is closed from a finaliser: a stream dropped without ``close()`` is handed to
-``GRAVEYARD`` and closed by the next call in ordinary code (httpcore closes under its pool
-lock, which the garbage collector may interrupt on this very thread).
+Nothing here takes a lock from a finaliser: while the garbage collector runs on this thread, a
+close hands its response to ``graveyard.GRAVEYARD`` and the next call closes it in ordinary
+code (httpcore closes under its pool lock, which the collector may interrupt on this very
+thread); see ``graveyard``.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import contextlib
 import os
 import threading
 import time
-from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -26,32 +26,15 @@ from aisa_core.config import Timeouts
 from aisa_core.protocol.wire import Reply, Request, reads_whole
 
 from .boundary import map_transport_errors
+from .graveyard import GRAVEYARD, bury, close_buried, collecting, keep, let_go
 from .reading import Budget, Decoder, deadline_after
 
-__all__ = ["GRAVEYARD", "SyncBody", "SyncHTTP", "bury", "to_httpx_timeout"]
+__all__ = ["GRAVEYARD", "SyncBody", "SyncHTTP", "bury", "close_buried", "to_httpx_timeout"]
 
 LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100)
-GRAVEYARD: deque[Any] = deque()
-"""Responses and iterators dropped unclosed, waiting to be closed by ordinary code."""
 
 _local = threading.local()
 """``deadline``: when the read in progress on this thread must end (``time.monotonic()``)."""
-
-
-def bury(*things: Any) -> None:
-    """Called from finalisers: only an append (no lock, no I/O)."""
-    GRAVEYARD.append(things)
-
-
-def close_buried() -> None:
-    while GRAVEYARD:
-        try:
-            things = GRAVEYARD.popleft()
-        except IndexError:
-            return
-        for thing in things:
-            with contextlib.suppress(Exception):
-                thing.close()
 
 
 def to_httpx_timeout(t: Timeouts) -> httpx.Timeout:
@@ -166,18 +149,23 @@ class SyncBody:
 
     def close(self, *, drain: bool = False) -> None:
         """Close the body; ``drain`` first reads what follows ``[DONE]`` (a little, quickly) so
-        the connection goes back to the pool instead of being dropped."""
-        if drain:
-            with contextlib.suppress(Exception), _until(time.monotonic() + 1.0):
-                seen = 0
-                for data in self._raw:
-                    seen += len(data)
-                    if seen > 65_536:
-                        break
-        self._response.close()
-
-    def abandon(self) -> None:
-        bury(self._pieces, self._raw, self._response)
+        the connection goes back to the pool instead of being dropped. From a finaliser run by
+        the garbage collector, only hand it (all of it: httpcore's own iterator closes under
+        the pool lock when it is let go of) to the graveyard."""
+        if collecting():
+            bury(self)
+            return
+        try:
+            if drain:
+                with contextlib.suppress(Exception), _until(time.monotonic() + 1.0):
+                    seen = 0
+                    for data in self._raw:
+                        seen += len(data)
+                        if seen > 65_536:
+                            break
+            self._response.close()
+        finally:
+            let_go(self)
 
 
 class SyncHTTP:
@@ -193,6 +181,10 @@ class SyncHTTP:
     ) -> None:
         self._timeouts = timeouts
         self._default_timeout = to_httpx_timeout(timeouts)
+        if client is not None:  # its connections meet our deadlines too (only inside our calls)
+            from .deadlines import with_deadlines
+
+            client = with_deadlines(client)
         self._client = client
         self._owns = client is None
         self._transport = transport
@@ -219,6 +211,7 @@ class SyncHTTP:
                             trust_env=self._trust_env,
                         )
                     )
+                    keep(self._client)
                 client = self._client
         return client
 
@@ -251,24 +244,34 @@ class SyncHTTP:
         within the read timeout); an error or JSON answer is read whole, bounded."""
         close_buried()
         t = request.timeouts or self._timeouts
+        total = deadline_after(t.total)
         deadline = time.monotonic() + t.read
         with map_transport_errors(model=model), _until(deadline):
             response = self._send(request)
         reply = Reply(response.status_code, headers_of(response))
         body = SyncBody(response, dict(reply.headers), model, t.read, deadline)
         if not reads_whole(reply):
+            keep(body)  # until closed: see ``graveyard.KEPT``
             return reply, body
         try:
-            reply.body = body.read_all(deadline_after(t.total))
+            reply.body = body.read_all(total)
         finally:
             response.close()
         return reply, None
 
     def close(self) -> None:
-        close_buried()
-        if self._client is not None and self._owns:
-            self._client.close()
-            self._client = None
+        """Close our pool (a caller's client stays open); during a garbage collection (a
+        dropped client's finaliser) it goes to the graveyard instead."""
+        close_buried()  # (nothing while a collection runs)
+        client = self._client
+        if client is None or not self._owns:
+            return
+        self._client = None
+        if collecting():
+            bury(client)
+        else:
+            client.close()
+            let_go(client)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

@@ -595,12 +595,17 @@ def test_stream_json_answer_when_backend_ignores_stream(
 
 
 def test_stream_without_done_and_empty_stream(make_client: MakeClient, recorder: Recorder) -> None:
+    # Issue 10 item 1 changed this: a body ending with neither [DONE] nor a finish_reason was
+    # accepted; now only a finish_reason (or [DONE]) makes it whole (see test_stream_end.py).
     recorder.script += [
+        stream_response(sse(chunk("a"), chunk(finish_reason="stop"), done=False)),
         stream_response(sse(chunk("a"), done=False)),
         stream_response(b": nothing\n\n"),
         stream_response(b""),
     ]
     assert make_client().stream("hi").completion().text == "a"
+    with pytest.raises(E.StreamInterruptedError):
+        make_client(max_retries=0).stream("hi").completion()
     with pytest.raises(E.MalformedResponseError):
         make_client(max_retries=0).stream("hi").completion()
     with pytest.raises(E.MalformedResponseError):

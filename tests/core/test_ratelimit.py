@@ -101,7 +101,7 @@ def test_client_holds_a_slot_per_request_and_per_stream(recorder: Recorder) -> N
         return httpx.Response(
             200,
             headers={"content-type": "text/event-stream"},
-            content=b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\n',
+            content=b'data: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n\ndata: [DONE]\n\n',
         )
 
     recorder.script += [answer, answer]

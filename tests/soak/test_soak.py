@@ -102,8 +102,8 @@ async def _soak(total: int, concurrency: int, seed: int = 7) -> Counter[str]:
         sessions = getattr(client._http, "sessions", None)
         await client.aclose()
         if sessions is not None:  # every pooled connection was closed with the client
-            assert all(s.closed for s in sessions.values())
-            assert not sessions
+            assert sessions and all(s.closed for s in sessions)
+            assert not client._http.sessions
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
