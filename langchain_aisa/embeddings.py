@@ -34,7 +34,8 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     >>> embeddings.embed_query("Hello")  # doctest: +SKIP
 
     Settings are ``ChatAISA``'s (``api_key``/``AISA_API_KEY``, ``base_url``/``AISA_BASE_URL``,
-    ``timeout``, ``max_retries``, ``default_headers``, ``aisa_rate_limiter``, ``http_client``).
+    ``timeout``, ``max_retries``, ``default_headers``, ``aisa_rate_limiter``, ``aisa_health``,
+    ``aisa_budget``, ``http_client``).
     Nothing is downloaded (no tokenizer): batches are sized by an estimate of ~4 characters
     per token. ``fallback_models`` is empty unless you name one, because vectors of two models
     are not comparable; with one named, every batch of a call comes from the same model.
@@ -69,10 +70,6 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_aisa", "embeddings"]
-
-    @property
-    def lc_secrets(self) -> builtins.dict[str, str]:
-        return {"api_key": "AISA_API_KEY"}
 
     def _options(self) -> builtins.dict[str, Any]:
         return {

@@ -29,7 +29,8 @@ class AISARerank(CoreClientOwner, BaseDocumentCompressor):
     """Reorders retrieved documents by relevance to the query (``jina-reranker-v3`` by
     default) and keeps the best ``top_n``; each keeps its metadata plus
     ``metadata["relevance_score"]``. Settings are ``ChatAISA``'s (key, base URL, timeouts,
-    retries, rate limiter); tokens and cost reach ``get_aisa_callback()``."""
+    retries, rate limiter, model health, budget); tokens and cost reach
+    ``get_aisa_callback()``."""
 
     model_config = ConfigDict(
         populate_by_name=True,
