@@ -5,7 +5,7 @@ The clients are made on first use and rebuilt when a setting changed (compared o
 about a microsecond), under a lock, so two threads' first calls (e.g. ``batch``) share one
 client and its pool. Copies make their own clients but share what counts (the rate limiter,
 model health, the budget) and an injected ``http_client``; pickles hold neither the key nor a
-client.
+client. Every client reports its calls to ``get_aisa_callback()`` (``callbacks.SEAM``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from aisa_core import (
     normalize_base_url,
     resolve_api_key,
 )
+
+from .callbacks import SEAM
 
 __all__ = ["CoreClientOwner"]
 
@@ -115,6 +117,7 @@ class CoreClientOwner(BaseModel):
             "rate_limiter": self.aisa_rate_limiter,
             "health": self.aisa_health,
             "budget": self.aisa_budget,
+            "observers": (SEAM,),  # each call's usage, to get_aisa_callback()
         }
 
     def _core(self) -> AISAClient:

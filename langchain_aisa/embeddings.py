@@ -14,13 +14,11 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.load.serializable import Serializable
 from pydantic import ConfigDict, Field
 
-from aisa_core import Embeddings as CoreEmbeddings
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL
 
 from ._errors import mapped_errors
 from ._owner import CoreClientOwner
 from ._serialization import allow_load_all
-from .callbacks import report_usage
 
 __all__ = ["AISAEmbeddings"]
 
@@ -84,24 +82,17 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order."""
         with mapped_errors():
-            return _vectors(self._core().embed(texts, **self._options()))
+            return self._core().embed(texts, **self._options()).vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         with mapped_errors():
-            return _vectors(await self._acore().embed(texts, **self._options()))
+            return (await self._acore().embed(texts, **self._options())).vectors
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]
-
-
-def _vectors(result: CoreEmbeddings) -> list[list[float]]:
-    """The vectors; tokens and cost go to any ``get_aisa_callback()`` block around the call."""
-    if result.batches:
-        report_usage(result.model, result.usage.prompt_tokens, result.cost_usd)
-    return result.vectors
 
 
 allow_load_all(AISAEmbeddings)

@@ -20,7 +20,6 @@ from aisa_core.embedding_models import DEFAULT_RERANK_MODEL
 
 from ._errors import mapped_errors
 from ._owner import CoreClientOwner
-from .callbacks import report_usage
 
 __all__ = ["AISARerank"]
 
@@ -65,11 +64,7 @@ class AISARerank(CoreClientOwner, BaseDocumentCompressor):
 
 
 def _ranked(documents: Sequence[Document], ranking: Ranking) -> list[Document]:
-    """Copies of the kept documents, best first, scored; the originals are left unchanged.
-    Tokens and cost go to any ``get_aisa_callback()`` block around the call."""
-    if documents:
-        tokens = ranking.usage.prompt_tokens if ranking.usage else 0
-        report_usage(ranking.model, tokens, ranking.cost_usd)
+    """Copies of the kept documents, best first, scored; the originals are left unchanged."""
     out = []
     for result in ranking.results:
         doc = documents[result.index]
