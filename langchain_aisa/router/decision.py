@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict
 
 from aisa_core import Budget, ModelHealth, capabilities
+from aisa_core.display import Tabular
 from aisa_core.types import ModelInfo
 
 from .errors import unknown_route
@@ -68,13 +69,17 @@ class RouteInfo:
 
 
 @dataclass(frozen=True)
-class RouteDecision:
+class RouteDecision(Tabular):
     """Which route, why (for people), by which strategy, and the route's primary model.
 
     ``route`` is ``None`` only in :meth:`RouterRunnable.explain` answers for a strategy that would
     need a model call to decide (the LLM classifier on an input it has not seen). ``figures``
     holds what a strategy that reads live signals or prices looked at, per route (health,
     latency averages and samples, prices, estimates, quotes, the budget): plain data.
+
+    In Jupyter it shows as a table, one row per route the strategy weighed with its figures
+    (then, for a route with a :class:`HealthAware` order, its models in the order they would be
+    tried); ``to_pandas()`` gives the same rows as a DataFrame (pandas is never required).
     """
 
     route: str | None
@@ -93,6 +98,54 @@ class RouteDecision:
         if self.model:
             meta["aisa_route_model"] = self.model
         return meta
+
+    def records(self) -> list[dict[str, Any]]:
+        """The table's rows: ``route``, ``chosen``, ``model`` and the figures it was judged on."""
+        rows = _route_rows(self)
+        for i, member in enumerate(self.figures.get("order") or (), start=1):
+            rows.append({"route": self.route, "try": i, **member})
+        return rows
+
+    def table_columns(self) -> list[str]:
+        columns = ["route", "chosen", "model"]
+        for row in self.records():
+            columns += [c for c in row if c not in columns]
+        return columns
+
+    def table_caption(self) -> str:
+        caption = f"route {self.route!r} by {self.strategy}: {self.reason}"
+        budget = self.figures.get("budget")
+        if isinstance(budget, Mapping):
+            left, usd = budget.get("remaining_usd"), budget.get("usd")
+            caption += f" (budget: ${left} of ${usd} per {budget.get('per')} left)"
+        return caption
+
+
+_NOT_ROUTES = frozenset({"budget", "estimates_usd", "order"})
+"""Figures about the decision as a whole, not about one route."""
+
+
+def _route_rows(decision: RouteDecision) -> list[dict[str, Any]]:
+    """One row per route in the figures (the decision's own route when there are none); the
+    budget's estimates join their route's row."""
+    weighed = {
+        name: row
+        for name, row in decision.figures.items()
+        if name not in _NOT_ROUTES and isinstance(row, Mapping)
+    }
+    rows = {
+        name: {"route": name, "chosen": name == decision.route, **row}
+        for name, row in weighed.items()
+    }
+    estimates = decision.figures.get("estimates_usd")
+    for name, usd in estimates.items() if isinstance(estimates, Mapping) else ():
+        rows.setdefault(name, {"route": name, "chosen": name == decision.route})
+        rows[name]["budget_estimate_usd"] = usd
+    if not rows:
+        return [
+            {"route": decision.route, "chosen": decision.route is not None, "model": decision.model}
+        ]
+    return list(rows.values())
 
 
 class RoutingStrategy(Serializable):

@@ -11,7 +11,8 @@ import pytest
 
 from aisa_core import ModelHealth
 from aisa_core.standin import Fault, StandIn
-from langchain_aisa import AISAEmbeddings, ChatAISA, get_aisa_callback
+from aisa_core.usage import CallUsage
+from langchain_aisa import AISACallbackHandler, AISAEmbeddings, ChatAISA, get_aisa_callback
 
 from .conftest import MakeLLM
 
@@ -183,3 +184,28 @@ def test_embedding_batches_on_worker_threads_reach_the_block(aisa_standin: Stand
     assert totals.input_tokens > 0 and totals.output_tokens == 0
     assert math.isclose(cb.total_cost, aisa_standin.spent_micros_usd / 1e6)
     embeddings.close()
+
+
+# --- as a table ---------------------------------------------------------------------------
+
+
+def test_the_totals_show_as_a_table_and_a_dataframe(make_llm: MakeLLM, gateway: StandIn) -> None:
+    gateway.fail_model("gpt-4.1", Fault(status=503))
+    with get_aisa_callback() as cb:
+        make_llm(fallback_models=["gpt-4.1-mini"]).invoke("hi")
+        make_llm(model="claude-haiku-4-5-20251001").invoke("hello")
+    frame = cb.to_pandas()
+    assert list(frame["model"]) == ["claude-haiku-4-5-20251001", "gpt-4.1", "gpt-4.1-mini", "total"]
+    assert list(frame.columns[:3]) == ["model", "calls", "input_tokens"]
+    total = frame.set_index("model").loc["total"]
+    assert (total["calls"], total["failed_attempts"]) == (2, 1)
+    assert total["total_tokens"] == cb.total_tokens and math.isclose(total["cost"], cb.total_cost)
+    page = cb._repr_html_()
+    assert page.count("<tr>") == 5 and "failed_attempts" in page and "<caption>" in page
+
+
+def test_model_names_are_escaped_in_the_table() -> None:
+    cb = AISACallbackHandler()
+    cb.record_call(CallUsage("chat", "<img src=x onerror=alert(1)>", True, cost_usd=0.5))
+    page = cb._repr_html_()
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import httpx
@@ -140,3 +142,53 @@ async def test_async_streams_count_when_they_end(make_llm: MakeLLM, gateway: Gat
         _ = [r async for r in await make_llm().astream_chat(USER)]
     assert (usage.calls, usage.prompt_tokens, usage.completion_tokens) == (1, 4, 3)
     assert usage.cost_usd == 0.001 and usage.unpriced_calls == 0
+
+
+# --- as a table ---------------------------------------------------------------------------
+
+
+def test_the_totals_show_as_a_table_and_a_dataframe(make_llm: MakeLLM, gateway: Gateway) -> None:
+    priced = {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15, "cost": 0.002}
+    gateway.add(
+        error(503, "upstream_error"),
+        httpx.Response(200, json=completion(model="gpt-4.1-mini", usage=priced)),
+        httpx.Response(200, json=completion(model="claude-haiku-4-5-20251001")),
+    )
+    with UsageTracker() as usage:
+        make_llm(fallback_models=["gpt-4.1-mini"]).chat(USER)
+        make_llm("claude-haiku-4-5-20251001").chat(USER)
+    frame = usage.to_pandas().set_index("model")
+    assert list(frame.index) == ["claude-haiku-4-5-20251001", "gpt-4.1", "gpt-4.1-mini", "total"]
+    assert frame.loc["gpt-4.1", "failed_attempts"] == 1 and frame.loc["gpt-4.1", "calls"] == 0
+    assert frame.loc["gpt-4.1-mini", "cost_usd"] == 0.002
+    total = frame.loc["total"]
+    assert (total["calls"], total["unpriced_calls"], total["failed_attempts"]) == (2, 1, 1)
+    assert total["total_tokens"] == usage.total_tokens
+    page = usage._repr_html_()
+    assert page.count("<tr>") == 5 and "unpriced_calls" in page and "<caption>" in page
+    assert usage.table().splitlines()[-1].startswith("total")
+
+
+def test_model_names_are_escaped_in_the_table() -> None:
+    usage = UsageTracker()
+    usage.add(AISAUsageEvent(model="<script>alert(1)</script>", cost_usd=0.1))
+    page = usage._repr_html_()
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_without_pandas_the_table_still_shows_and_to_pandas_says_what_is_missing() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['pandas'] = None  # as if not installed\n"
+        "from llama_index_aisa import UsageTracker\n"
+        "usage = UsageTracker()\n"
+        "assert '<table' in usage._repr_html_()\n"
+        "try:\n"
+        "    usage.to_pandas()\n"
+        "except ImportError as exc:\n"
+        "    print(exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "to_pandas() needs pandas: pip install pandas"
