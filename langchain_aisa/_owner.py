@@ -32,12 +32,22 @@ from aisa_core import (
 
 from .callbacks import SEAM
 
-__all__ = ["CoreClientOwner"]
+__all__ = ["OWNER_CONFIG", "CoreClientOwner"]
 
 # The private attributes holding each client and the settings it was built from.
 _CLIENT_ATTRS = ("_client", "_async_client", "_client_settings", "_async_client_settings")
 _LOCK = threading.Lock()
 Client = TypeVar("Client", AISAClient, AsyncAISAClient)
+
+OWNER_CONFIG = ConfigDict(
+    populate_by_name=True,
+    extra="forbid",
+    protected_namespaces=(),
+    arbitrary_types_allowed=True,
+    hide_input_in_errors=True,  # a validation error must never print the arguments (the key)
+)
+"""Every owner's config; subclasses set it again, as LangChain's bases (listed after the
+owner) bring configs of their own that would win."""
 
 
 class CoreClientOwner(BaseModel):
@@ -45,8 +55,7 @@ class CoreClientOwner(BaseModel):
     ``AISA_BASE_URL``; construction checks them and does no I/O. Unknown arguments are an error
     (a typo must not silently become a request field)."""
 
-    # hide_input_in_errors: a validation error must never print the arguments (the key).
-    model_config = ConfigDict(arbitrary_types_allowed=True, hide_input_in_errors=True)
+    model_config = OWNER_CONFIG
 
     _source: ClassVar[str] = "langchain-aisa"
 

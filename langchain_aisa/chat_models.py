@@ -17,13 +17,13 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from aisa_core import capabilities, normalize_tool_choice
 
 from ._convert import _convert_messages
 from ._errors import mapped_errors
-from ._owner import CoreClientOwner
+from ._owner import OWNER_CONFIG, CoreClientOwner
 from ._responses import ChunkConverter, _combine_llm_outputs, _convert_completion
 from ._serialization import allow_load_all
 from ._structured import json_schema_format, output_parser, parsed_output
@@ -82,13 +82,7 @@ class ChatAISA(CoreClientOwner, BaseChatModel):
       is downloaded; the gateway's ``usage`` is the exact count.
     """
 
-    # hide_input_in_errors: a validation error must never print the arguments (the key).
-    model_config = ConfigDict(
-        populate_by_name=True,
-        extra="forbid",
-        protected_namespaces=(),
-        hide_input_in_errors=True,
-    )
+    model_config = OWNER_CONFIG
 
     model_name: str = Field(alias="model")
     """Model id, e.g. ``gpt-4.1`` or ``claude-sonnet-4-5-20250929`` (``aisa/`` prefix allowed)."""

@@ -12,12 +12,12 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.load.serializable import Serializable
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL
 
 from ._errors import mapped_errors
-from ._owner import CoreClientOwner
+from ._owner import OWNER_CONFIG, CoreClientOwner
 from ._serialization import allow_load_all
 
 __all__ = ["AISAEmbeddings"]
@@ -41,12 +41,7 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     the key.
     """
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        extra="forbid",
-        protected_namespaces=(),
-        arbitrary_types_allowed=True,
-    )
+    model_config = OWNER_CONFIG
 
     model: str = DEFAULT_EMBEDDING_MODEL
     """Embedding model id (``aisa/`` prefix allowed)."""

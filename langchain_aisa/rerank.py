@@ -13,13 +13,13 @@ from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from aisa_core import Ranking
 from aisa_core.embedding_models import DEFAULT_RERANK_MODEL
 
 from ._errors import mapped_errors
-from ._owner import CoreClientOwner
+from ._owner import OWNER_CONFIG, CoreClientOwner
 
 __all__ = ["AISARerank"]
 
@@ -31,12 +31,7 @@ class AISARerank(CoreClientOwner, BaseDocumentCompressor):
     retries, rate limiter, model health, budget); tokens and cost reach
     ``get_aisa_callback()``."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        extra="forbid",
-        protected_namespaces=(),
-        arbitrary_types_allowed=True,
-    )
+    model_config = OWNER_CONFIG
 
     model: str = DEFAULT_RERANK_MODEL
     top_n: int | None = 3

@@ -29,40 +29,15 @@ dispatcher = get_dispatcher(__name__)
 
 class AISAUsageEvent(BaseEvent):
     """One AIsa call (``chat``, ``embeddings`` or ``rerank``), when it ends (a stream: when it
-    ends or is closed). ``model`` served it (after any fallback; for a call that failed, the
-    last model tried); ``cost_usd`` is ``None`` when the gateway gave no cost; ``failed_models``
-    names the model of every failed attempt and ``skipped_models`` the models model health
-    skipped."""
+    ends or is closed). ``usage`` is what the core's seam says of it
+    (``aisa_core.usage.CallUsage``: the model that served it, tokens, cost or ``None`` when the
+    gateway gave none, the models of failed attempts and those model health skipped)."""
 
-    operation: str = "chat"
-    model: str
-    answered: bool = True
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float | None = None
-    failed_models: list[str] = Field(default_factory=list)
-    skipped_models: list[str] = Field(default_factory=list)
+    usage: CallUsage
 
     @classmethod
     def class_name(cls) -> str:
         return "AISAUsageEvent"
-
-    @classmethod
-    def of(cls, usage: CallUsage) -> AISAUsageEvent:
-        return cls(
-            operation=usage.operation,
-            model=usage.model,
-            answered=usage.answered,
-            prompt_tokens=usage.prompt_tokens,
-            completion_tokens=usage.completion_tokens,
-            cached_tokens=usage.cached_tokens,
-            reasoning_tokens=usage.reasoning_tokens,
-            cost_usd=usage.cost_usd,
-            failed_models=list(usage.failed),
-            skipped_models=list(usage.skipped),
-        )
 
 
 class _Seam:
@@ -71,7 +46,7 @@ class _Seam:
     def on_call(self, report: CallReport) -> None:
         usage = CallUsage.of(report)
         if usage is not None:
-            dispatcher.event(AISAUsageEvent.of(usage))
+            dispatcher.event(AISAUsageEvent(usage=usage))
 
     def __reduce__(self) -> str:
         return "SEAM"  # a pickled core client keeps the one observer
@@ -81,7 +56,8 @@ SEAM = _Seam()
 
 
 class ModelUsage(BaseModel):
-    """Totals for one model; ``cost_usd`` stays ``None`` until a call is priced."""
+    """Totals for one model (and, in ``UsageTracker``, for all); ``cost_usd`` stays ``None``
+    until a call is priced."""
 
     calls: int = 0
     prompt_tokens: int = 0
@@ -100,17 +76,17 @@ class ModelUsage(BaseModel):
         return self.prompt_tokens + self.completion_tokens
 
 
-def _tally(totals: ModelUsage | UsageTracker, event: AISAUsageEvent) -> None:
+def _tally(totals: ModelUsage, usage: CallUsage) -> None:
     """Count one answered call into ``totals`` (the tracker's, or one model's)."""
     totals.calls += 1
-    totals.prompt_tokens += event.prompt_tokens
-    totals.completion_tokens += event.completion_tokens
-    totals.cached_tokens += event.cached_tokens
-    totals.reasoning_tokens += event.reasoning_tokens
-    if event.cost_usd is None:
+    totals.prompt_tokens += usage.prompt_tokens
+    totals.completion_tokens += usage.completion_tokens
+    totals.cached_tokens += usage.cached_tokens
+    totals.reasoning_tokens += usage.reasoning_tokens
+    if usage.cost_usd is None:
         totals.unpriced_calls += 1
     else:
-        totals.cost_usd = (totals.cost_usd or 0.0) + event.cost_usd
+        totals.cost_usd = (totals.cost_usd or 0.0) + usage.cost_usd
 
 
 _COLUMNS: tuple[str, ...] = (
@@ -128,7 +104,7 @@ _COLUMNS: tuple[str, ...] = (
 )
 
 
-class UsageTracker(Tabular, BaseEventHandler):
+class UsageTracker(Tabular, ModelUsage, BaseEventHandler):
     """Totals of tokens and cost while attached: ``with UsageTracker() as usage: ...``, or
     ``usage = UsageTracker().attach()`` ... ``usage.detach()``.
 
@@ -141,13 +117,6 @@ class UsageTracker(Tabular, BaseEventHandler):
     ``to_pandas()`` gives a DataFrame and ``table()`` plain text.
     """
 
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cached_tokens: int = 0
-    reasoning_tokens: int = 0
-    cost_usd: float | None = None
-    unpriced_calls: int = 0
     failed_calls: int = 0
     calls_by_model: dict[str, int] = Field(default_factory=dict)
     by_model: dict[str, ModelUsage] = Field(default_factory=dict)
@@ -160,27 +129,25 @@ class UsageTracker(Tabular, BaseEventHandler):
     def class_name(cls) -> str:
         return "AISAUsageTracker"
 
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
         if isinstance(event, AISAUsageEvent):
-            self.add(event)
+            self.add(event.usage)
 
-    def add(self, event: AISAUsageEvent) -> None:
+    def add(self, usage: CallUsage) -> None:
         """Count one call."""
         with self._lock:
-            if event.answered:
-                _tally(self, event)
-                _tally(self._model(event.model), event)
-                self.calls_by_model[event.model] = self.calls_by_model.get(event.model, 0) + 1
+            if usage.answered:
+                _tally(self, usage)
+                _tally(self._model(usage.model), usage)
+                self.calls_by_model[usage.model] = self.calls_by_model.get(usage.model, 0) + 1
             else:
                 self.failed_calls += 1
-            for model in event.failed_models:
+            for model in usage.failed:
                 self._model(model).failed_attempts += 1
-            for model in event.skipped_models:
+                self.failed_attempts += 1
+            for model in usage.skipped:
                 self._model(model).skipped += 1
+                self.skipped += 1
 
     def _model(self, model: str) -> ModelUsage:
         return self.by_model.setdefault(model, ModelUsage())
@@ -189,10 +156,8 @@ class UsageTracker(Tabular, BaseEventHandler):
         """One row per model (by name), then the total."""
         with self._lock:
             rows = [_record(model, u) for model, u in sorted(self.by_model.items())]
-            total = {c: getattr(self, c) for c in _COLUMNS[1:-2]}
-        for column in _COLUMNS[-2:]:  # counted per model only
-            total[column] = sum(row[column] for row in rows)
-        return [*rows, {"model": "total", **total}]
+            total = _record("total", self)
+        return [*rows, total]
 
     def table(self) -> str:
         """Tokens and cost per model, as a plain-text table ("-": the gateway gave no cost)."""
@@ -219,7 +184,7 @@ class UsageTracker(Tabular, BaseEventHandler):
 
 
 def _record(model: str, usage: ModelUsage) -> dict[str, Any]:
-    return {"model": model, **usage.model_dump(), "total_tokens": usage.total_tokens}
+    return {"model": model, **{c: getattr(usage, c) for c in _COLUMNS[1:]}}
 
 
 _HEADER = ("model", "calls", "prompt tokens", "completion tokens", "cost (USD)")

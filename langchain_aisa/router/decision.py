@@ -29,6 +29,7 @@ from .features import RouteRequest
 
 __all__ = [
     "LC_NAMESPACE",
+    "InRouterNamespace",
     "RouteDecision",
     "RouteInfo",
     "RoutingStrategy",
@@ -38,6 +39,19 @@ __all__ = [
 
 LC_NAMESPACE = ["langchain_aisa", "router"]
 """Where serialised router parts say they live (``langchain_aisa.router`` re-exports them all)."""
+
+
+class InRouterNamespace:
+    """A serialisable router part (strategies, routes, orders, the router): ``dumpd`` writes it
+    under ``LC_NAMESPACE``. Put it first among the bases, before LangChain's."""
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return LC_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -148,7 +162,7 @@ def _route_rows(decision: RouteDecision) -> list[dict[str, Any]]:
     return list(rows.values())
 
 
-class RoutingStrategy(Serializable):
+class RoutingStrategy(InRouterNamespace, Serializable):
     """Base of the routing strategies: a small, serialisable piece of configuration that looks at
     a :class:`RouteRequest` and names a route, or returns ``None`` to pass to the next strategy.
 
@@ -198,14 +212,6 @@ class RoutingStrategy(Serializable):
             value = self.prepare()
             object.__setattr__(self, "_prepared", value)
             return value
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return LC_NAMESPACE
 
     def route_names(self) -> tuple[str, ...]:
         """The routes this strategy can choose; the router checks that they exist."""

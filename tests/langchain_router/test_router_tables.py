@@ -4,8 +4,6 @@ calls add to ``get_aisa_callback()``: routed models, fallback routes, skipped mo
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 
 import pytest
 
@@ -22,6 +20,7 @@ from langchain_aisa.router import (
     RouteRequest,
     Rule,
 )
+from tests.without_pandas import MISSING, tables_without_pandas
 
 from .conftest import BuildRouter
 from .helpers import standin_kwargs
@@ -108,22 +107,12 @@ def test_a_decision_without_figures_is_one_row_and_everything_is_escaped() -> No
 
 
 def test_without_pandas_tables_still_show_and_to_pandas_names_pandas() -> None:
-    script = (
-        "import sys\n"
-        "sys.modules['pandas'] = None  # as if not installed\n"
-        "from langchain_aisa import AISACallbackHandler\n"
-        "from langchain_aisa.router import RouteDecision\n"
-        "for table in (AISACallbackHandler(), RouteDecision('a', 'why', 'rule')):\n"
-        "    assert '<table' in table._repr_html_()\n"
-        "    try:\n"
-        "        table.to_pandas()\n"
-        "    except ImportError as exc:\n"
-        "        print(exc)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.splitlines() == ["to_pandas() needs pandas: pip install pandas"] * 2
+    setup = """
+        from langchain_aisa import AISACallbackHandler
+        from langchain_aisa.router import RouteDecision
+    """
+    tables = "(AISACallbackHandler(), RouteDecision('a', 'why', 'rule'))"
+    assert tables_without_pandas(setup, tables) == [MISSING] * 2
 
 
 # --- what routed calls add to get_aisa_callback() ----------------------------------------------

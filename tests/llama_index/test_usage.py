@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -16,10 +14,12 @@ from pydantic import Field
 
 from aisa_core import AISAError, ModelHealth
 from aisa_core.standin import StandIn
+from aisa_core.usage import CallUsage
 from llama_index_aisa import UsageTracker
 from llama_index_aisa._usage import AISAUsageEvent
 from tests.llama_index.conftest import MakeLLM
 from tests.llama_index.helpers import Gateway, chunk, completion, error, sse, usage_chunk
+from tests.without_pandas import MISSING, tables_without_pandas
 
 USER = [ChatMessage(role="user", content="hi")]
 
@@ -84,7 +84,8 @@ def test_one_event_per_call_inside_the_llms_span(make_llm: MakeLLM, gateway: Gat
     finally:
         root.event_handlers.remove(events)
     [event] = events.seen
-    assert (event.operation, event.model, event.answered) == ("chat", "gpt-4.1", True)
+    usage = event.usage
+    assert (usage.operation, usage.model, usage.answered) == ("chat", "gpt-4.1", True)
     assert event.span_id is not None and event.span_id.startswith("AISA.chat")
 
 
@@ -171,24 +172,11 @@ def test_the_totals_show_as_a_table_and_a_dataframe(make_llm: MakeLLM, gateway: 
 
 def test_model_names_are_escaped_in_the_table() -> None:
     usage = UsageTracker()
-    usage.add(AISAUsageEvent(model="<script>alert(1)</script>", cost_usd=0.1))
+    usage.add(CallUsage("chat", "<script>alert(1)</script>", True, cost_usd=0.1))
     page = usage._repr_html_()
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
 
 
 def test_without_pandas_the_table_still_shows_and_to_pandas_says_what_is_missing() -> None:
-    script = (
-        "import sys\n"
-        "sys.modules['pandas'] = None  # as if not installed\n"
-        "from llama_index_aisa import UsageTracker\n"
-        "usage = UsageTracker()\n"
-        "assert '<table' in usage._repr_html_()\n"
-        "try:\n"
-        "    usage.to_pandas()\n"
-        "except ImportError as exc:\n"
-        "    print(exc)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "to_pandas() needs pandas: pip install pandas"
+    shown = tables_without_pandas("from llama_index_aisa import UsageTracker", "[UsageTracker()]")
+    assert shown == [MISSING]
