@@ -14,7 +14,7 @@ import threading
 from typing import Any, ClassVar
 
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler, NullEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 from pydantic import BaseModel, Field, PrivateAttr
 
@@ -44,6 +44,8 @@ class _Seam:
     """The observer on the core clients of the AISA family: one ``AISAUsageEvent`` per call."""
 
     def on_call(self, report: CallReport) -> None:
+        if not _listened():
+            return  # nobody would hear it: skip building the event (most of the cost)
         usage = CallUsage.of(report)
         if usage is not None:
             dispatcher.event(AISAUsageEvent(usage=usage))
@@ -53,6 +55,17 @@ class _Seam:
 
 
 SEAM = _Seam()
+
+
+def _listened() -> bool:
+    """Whether an event from here reaches a handler that does something (on the path
+    ``dispatcher.event`` walks; the root's default ``NullEventHandler`` does nothing)."""
+    current: Any = dispatcher
+    while current is not None:
+        if any(not isinstance(h, NullEventHandler) for h in current.event_handlers):
+            return True
+        current = current.parent if current.propagate else None
+    return False
 
 
 class ModelUsage(BaseModel):

@@ -16,6 +16,7 @@ from aisa_core import AISAError, ModelHealth
 from aisa_core.standin import StandIn
 from aisa_core.usage import CallUsage
 from llama_index_aisa import UsageTracker
+from llama_index_aisa import _usage as llama_usage
 from llama_index_aisa._usage import AISAUsageEvent
 from tests.llama_index.conftest import MakeLLM
 from tests.llama_index.helpers import Gateway, chunk, completion, error, sse, usage_chunk
@@ -180,3 +181,23 @@ def test_model_names_are_escaped_in_the_table() -> None:
 def test_without_pandas_the_table_still_shows_and_to_pandas_says_what_is_missing() -> None:
     shown = tables_without_pandas("from llama_index_aisa import UsageTracker", "[UsageTracker()]")
     assert shown == [MISSING]
+
+
+def test_nothing_is_built_when_nobody_listens(
+    make_llm: MakeLLM, gateway: Gateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root dispatcher's own ``NullEventHandler`` does not count as a listener."""
+    read: list[object] = []
+
+    class Counting(CallUsage):
+        @classmethod
+        def of(cls, report: Any) -> CallUsage | None:
+            read.append(report)
+            return CallUsage.of(report)
+
+    monkeypatch.setattr(llama_usage, "CallUsage", Counting)
+    make_llm().chat(USER)
+    assert read == []
+    with UsageTracker() as usage:
+        make_llm().chat(USER)
+    assert len(read) == 1 and usage.calls == 1
