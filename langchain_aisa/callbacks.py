@@ -4,8 +4,10 @@
 >>> with get_aisa_callback() as cb:  # doctest: +SKIP
 ...     ChatAISA(model="gpt-4.1-mini").invoke("Hi")
 ...     print(cb.total_cost, cb.per_model["gpt-4.1-mini"].calls)
->>> cb  # doctest: +SKIP
-(in Jupyter: a table, one row per model and a total; ``cb.to_pandas()`` for a DataFrame)
+>>> cb.to_pandas()  # doctest: +SKIP
+
+In Jupyter the handler shows as a table, one row per model and a total (``to_pandas()`` gives
+it as a DataFrame where pandas is installed).
 
 It reads the core's attempt seam (``aisa_core.attempts``): the core clients of every
 ``ChatAISA``, ``AISAEmbeddings`` and ``AISARerank`` (and so of a router's models) carry one
@@ -16,6 +18,7 @@ once, when it ends (a stream when it ends or is closed), under the model that se
 tokens (cached and reasoning included), its cost as the gateway reported it (a call without one
 counts in ``calls_without_cost`` rather than as zero), every failed attempt under the model
 that failed (retries, fallbacks, calls that failed) and every model that model health skipped.
+An embedding call sent in several requests counts once per request.
 
 An answer replayed from LangChain's LLM cache (``set_llm_cache``, ``cache=``) made no request,
 so the seam never hears of it: LangChain's own callback (``on_llm_end``, which the block
