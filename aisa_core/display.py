@@ -2,9 +2,9 @@
 (``to_pandas()``, where pandas is installed; it is never required and imported only then).
 
 ``Comparison`` (what ``compare_models`` returns) and ``ModelList`` (``list_models``) are plain
-lists underneath, so code that indexes, iterates or compares them keeps working. ``html_table``
-is the one HTML builder, shared by anything else that wants a table (framework usage trackers,
-the router's ``explain()``): every value is escaped.
+lists underneath, so code that indexes, iterates or compares them keeps working. ``Tabular`` is
+what anything else that shows as a table builds on (the frameworks' usage trackers, the
+router's ``explain()``), and ``html_table`` the one HTML builder: every value is escaped.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from .types import CompareResult, ModelInfo
 
-__all__ = ["Comparison", "ModelList", "Table", "html_table", "to_pandas"]
+__all__ = ["Comparison", "ModelList", "Table", "Tabular", "html_table", "to_pandas"]
 
 T = TypeVar("T")
 
@@ -65,26 +65,41 @@ def _esc(value: Any) -> str:
     return html.escape(str(value), quote=True)
 
 
-class Table(list[T]):
-    """A list that shows itself as a table: subclasses name their ``columns`` and how one item
-    becomes a row (``record``)."""
+class Tabular:
+    """Shows itself as a table: ``records()`` gives the rows (dicts), ``table_columns()`` the
+    columns in order (``columns``, unless the rows decide) and ``table_caption()`` the title."""
 
     columns: ClassVar[tuple[str, ...]] = ()
     caption: ClassVar[str | None] = None
+
+    def records(self) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def table_columns(self) -> Sequence[str]:
+        return self.columns
+
+    def table_caption(self) -> str | None:
+        return self.caption
+
+    def _repr_html_(self) -> str:
+        columns = self.table_columns()
+        rows = [[r.get(c) for c in columns] for r in self.records()]
+        return html_table(columns, rows, caption=self.table_caption())
+
+    def to_pandas(self) -> Any:
+        """A ``pandas.DataFrame``, one row per record (needs pandas)."""
+        return to_pandas(self.records(), self.table_columns())
+
+
+class Table(Tabular, list[T]):
+    """A list that shows itself as a table: subclasses name their ``columns`` and how one item
+    becomes a row (``record``)."""
 
     def record(self, item: T) -> dict[str, Any]:
         raise NotImplementedError
 
     def records(self) -> list[dict[str, Any]]:
         return [self.record(item) for item in self]
-
-    def _repr_html_(self) -> str:
-        rows = [[r.get(c) for c in self.columns] for r in self.records()]
-        return html_table(self.columns, rows, caption=self.caption)
-
-    def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame``, one row per item (needs pandas)."""
-        return to_pandas(self.records(), self.columns)
 
 
 class Comparison(Table[CompareResult]):

@@ -4,14 +4,25 @@
 >>> with get_aisa_callback() as cb:  # doctest: +SKIP
 ...     ChatAISA(model="gpt-4.1-mini").invoke("Hi")
 ...     print(cb.total_cost, cb.per_model["gpt-4.1-mini"].calls)
+>>> cb.to_pandas()  # doctest: +SKIP
 
-The handler is registered through a ``ContextVar`` hook (as LangChain's own
-``get_openai_callback``), so every chat model run inside the ``with`` block reports to it:
-``batch`` worker threads and asyncio tasks inherit the context. It is thread safe. Costs are
-the gateway's own figures (``response_metadata["cost"]``); an answer without one is counted
-in ``calls_without_cost`` rather than priced at zero. An answer replayed from LangChain's LLM
-cache (``set_llm_cache``, ``cache=``) made no request and cost nothing: it counts only in
-``cache_hits``.
+In Jupyter the handler shows as a table, one row per model and a total (``to_pandas()`` gives
+it as a DataFrame where pandas is installed).
+
+It reads the core's attempt seam (``aisa_core.attempts``): the core clients of every
+``ChatAISA``, ``AISAEmbeddings`` and ``AISARerank`` (and so of a router's models) carry one
+observer, ``SEAM``, that hands each call's report to the handler of the ``get_aisa_callback()``
+block around it. Observers run in the caller's context, so the block is found through a
+``ContextVar``: ``batch`` worker threads and asyncio tasks inherit it. Each call is counted
+once, when it ends (a stream when it ends or is closed), under the model that served it: its
+tokens (cached and reasoning included), its cost as the gateway reported it (a call without one
+counts in ``calls_without_cost`` rather than as zero), every failed attempt under the model
+that failed (retries, fallbacks, calls that failed) and every model that model health skipped.
+An embedding call sent in several requests counts once per request.
+
+An answer replayed from LangChain's LLM cache (``set_llm_cache``, ``cache=``) made no request,
+so the seam never hears of it: LangChain's own callback (``on_llm_end``, which the block
+registers the handler for) counts it, in ``cache_hits`` only. The handler is thread safe.
 """
 
 from __future__ import annotations
@@ -20,7 +31,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 from langchain_core.callbacks import BaseCallbackHandler
@@ -28,14 +39,19 @@ from langchain_core.messages import AIMessage
 from langchain_core.outputs import ChatGeneration, LLMResult
 from langchain_core.tracers.context import register_configure_hook
 
-__all__ = ["AISACallbackHandler", "ModelUsage", "get_aisa_callback", "report_usage"]
+from aisa_core.attempts import CallReport
+from aisa_core.display import Tabular
+from aisa_core.usage import CallUsage
+
+__all__ = ["SEAM", "AISACallbackHandler", "ModelUsage", "get_aisa_callback"]
 
 
 @dataclass
 class ModelUsage:
-    """Totals for one served model."""
+    """Totals for one model."""
 
     calls: int = 0
+    """Calls this model answered."""
     input_tokens: int = 0
     output_tokens: int = 0
     total_tokens: int = 0
@@ -44,15 +60,35 @@ class ModelUsage:
     cost: float = 0.0
     calls_without_cost: int = 0
     failed_attempts: int = 0
-    """Times this model failed and a fallback answered instead (from ``fallback_attempts``)."""
+    """Attempts of this model that failed (retried, fallen back from, or the call failed)."""
+    skipped: int = 0
+    """Calls whose fallback chain skipped this model because it was cooling down."""
     cache_hits: int = 0
     """Answers replayed from LangChain's LLM cache: no request, no tokens, no cost."""
 
+    def add(self, usage: CallUsage) -> None:
+        """Count one answered call."""
+        self.calls += 1
+        self.input_tokens += usage.prompt_tokens
+        self.output_tokens += usage.completion_tokens
+        self.total_tokens += usage.total_tokens
+        self.cached_tokens += usage.cached_tokens
+        self.reasoning_tokens += usage.reasoning_tokens
+        if usage.cost_usd is None:
+            self.calls_without_cost += 1
+        else:
+            self.cost += usage.cost_usd
 
-class AISACallbackHandler(BaseCallbackHandler):
-    """Collects usage and cost from every chat model run it sees; read it any time."""
+
+_COLUMNS = ("model", *(f.name for f in fields(ModelUsage)))
+
+
+class AISACallbackHandler(Tabular, BaseCallbackHandler):
+    """Usage and cost of every AIsa call in its ``get_aisa_callback()`` block; read it any time.
+    Nested blocks also report to the outer one."""
 
     run_inline = True  # cheap and locked: no need for an executor hop in async code
+    caption = "AIsa usage per model (cost in USD)"
 
     def __init__(self, parent: AISACallbackHandler | None = None) -> None:
         super().__init__()
@@ -60,6 +96,7 @@ class AISACallbackHandler(BaseCallbackHandler):
         self._parent = parent
         self.per_model: dict[str, ModelUsage] = {}
         self.failed_requests = 0
+        """Calls that failed (every model they tried failed, or the budget refused them)."""
 
     def __repr__(self) -> str:
         return (
@@ -99,66 +136,50 @@ class AISACallbackHandler(BaseCallbackHandler):
     def cache_hits(self) -> int:
         return sum(u.cache_hits for u in self.per_model.values())
 
+    def record_call(self, usage: CallUsage) -> None:
+        """Count one call heard on the seam (``SEAM`` calls this)."""
+        with self._lock:
+            if usage.answered:
+                self._totals(usage.model).add(usage)
+            else:
+                self.failed_requests += 1
+            for model in usage.failed:
+                self._totals(model).failed_attempts += 1
+            for model in usage.skipped:
+                self._totals(model).skipped += 1
+        if self._parent is not None:
+            self._parent.record_call(usage)
+
     def on_llm_end(self, response: LLMResult, **kwargs: Any) -> None:
+        """Count answers replayed from LangChain's cache (every other answer made a core call,
+        which the seam reports)."""
         for generations in response.generations:
-            for generation in generations[:1]:  # n>1 choices share one usage
-                if isinstance(generation, ChatGeneration) and isinstance(
-                    generation.message, AIMessage
-                ):
-                    self.record(generation.message)
+            for generation in generations[:1]:  # n>1 choices come from one call
+                message = generation.message if isinstance(generation, ChatGeneration) else None
+                if isinstance(message, AIMessage) and _from_cache(message):
+                    model = message.response_metadata.get("model_name") or "unknown"
+                    self.record_cache_hit(str(model))
 
-    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+    def record_cache_hit(self, model: str) -> None:
         with self._lock:
-            self.failed_requests += 1
+            self._totals(model).cache_hits += 1
         if self._parent is not None:
-            self._parent.on_llm_error(error, **kwargs)
+            self._parent.record_cache_hit(model)
 
-    def record(self, message: AIMessage) -> None:
-        """Add one answer's usage, cost and failed fallback attempts (a cache hit: only that)."""
-        metadata = message.response_metadata
-        model = str(metadata.get("model_name") or "unknown")
+    def _totals(self, model: str) -> ModelUsage:
+        return self.per_model.setdefault(model, ModelUsage())
+
+    # --- as a table -----------------------------------------------------------------------
+
+    def table_columns(self) -> tuple[str, ...]:
+        return _COLUMNS
+
+    def records(self) -> list[dict[str, Any]]:
+        """One row per model (by name), then the total."""
         with self._lock:
-            totals = self.per_model.setdefault(model, ModelUsage())
-            if _from_cache(message):
-                totals.cache_hits += 1
-            else:
-                self._add(totals, message)
-        if self._parent is not None:
-            self._parent.record(message)
-
-    def _add(self, totals: ModelUsage, message: AIMessage) -> None:
-        metadata = message.response_metadata
-        usage = message.usage_metadata
-        cost = metadata.get("cost")
-        totals.calls += 1
-        if usage:
-            totals.input_tokens += usage.get("input_tokens", 0)
-            totals.output_tokens += usage.get("output_tokens", 0)
-            totals.total_tokens += usage.get("total_tokens", 0)
-            totals.cached_tokens += usage.get("input_token_details", {}).get("cache_read", 0)
-            details = usage.get("output_token_details", {})
-            totals.reasoning_tokens += details.get("reasoning", 0)
-        if isinstance(cost, (int, float)):
-            totals.cost += cost
-        else:
-            totals.calls_without_cost += 1
-        for attempt in metadata.get("fallback_attempts") or ():
-            failed = self.per_model.setdefault(str(attempt.get("model")), ModelUsage())
-            failed.failed_attempts += 1
-
-    def record_usage(self, model: str, input_tokens: int, cost: float | None) -> None:
-        """Add one embedding or rerank call (LangChain gives those no callbacks of their own)."""
-        with self._lock:
-            totals = self.per_model.setdefault(model, ModelUsage())
-            totals.calls += 1
-            totals.input_tokens += input_tokens
-            totals.total_tokens += input_tokens
-            if cost is None:
-                totals.calls_without_cost += 1
-            else:
-                totals.cost += cost
-        if self._parent is not None:
-            self._parent.record_usage(model, input_tokens, cost)
+            rows = {model: asdict(u) for model, u in sorted(self.per_model.items())}
+        total = {c: sum(row[c] for row in rows.values()) for c in _COLUMNS[1:]}
+        return [*({"model": m, **row} for m, row in rows.items()), {"model": "total", **total}]
 
 
 def _from_cache(message: AIMessage) -> bool:
@@ -172,18 +193,26 @@ _current: ContextVar[AISACallbackHandler | None] = ContextVar("aisa_callback", d
 register_configure_hook(_current, inheritable=True)
 
 
-def report_usage(model: str, input_tokens: int, cost: float | None) -> None:
-    """Tell the ``get_aisa_callback()`` block around this call (if any) about an embedding or
-    rerank call."""
-    handler = _current.get()
-    if handler is not None:
-        handler.record_usage(model, input_tokens, cost)
+class _Seam:
+    """The observer on every core client the LangChain classes own: each call's usage goes to
+    the ``get_aisa_callback()`` block it was made in (if any)."""
+
+    def on_call(self, report: CallReport) -> None:
+        handler = _current.get()
+        if handler is not None and (usage := CallUsage.of(report)) is not None:
+            handler.record_call(usage)
+
+    def __reduce__(self) -> str:
+        return "SEAM"  # a pickled core client keeps the one observer
+
+
+SEAM = _Seam()
 
 
 @contextmanager
 def get_aisa_callback() -> Iterator[AISACallbackHandler]:
-    """Track every chat model call in the block (and every ``AISAEmbeddings`` and
-    ``AISARerank`` call); nested blocks also report to the outer one."""
+    """Track every AIsa call in the block (``ChatAISA``, ``AISAEmbeddings``, ``AISARerank``, a
+    router's models); nested blocks also report to the outer one."""
     handler = AISACallbackHandler(parent=_current.get())
     token = _current.set(handler)
     try:

@@ -7,11 +7,9 @@ All HTTP, retries and fallbacks happen in the core client; this module only tran
 from __future__ import annotations
 
 import builtins
-import contextlib
 from collections.abc import AsyncIterator, Iterator, Mapping, Sequence
 from typing import Any, Literal, get_args
 
-import httpx
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LanguageModelInput, ModelProfile
 from langchain_core.language_models.base import LangSmithParams
@@ -19,31 +17,19 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.messages.utils import count_tokens_approximately
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
-from langchain_core.utils import from_env, secret_from_env
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from aisa_core import (
-    AISAClient,
-    AsyncAISAClient,
-    Budget,
-    ModelHealth,
-    RateLimiter,
-    capabilities,
-    normalize_base_url,
-    normalize_tool_choice,
-    resolve_api_key,
-)
+from aisa_core import capabilities, normalize_tool_choice
 
-from ._clients import CLIENT_ATTRS, cached_client
 from ._convert import _convert_messages
 from ._errors import mapped_errors
+from ._owner import OWNER_CONFIG, CoreClientOwner
 from ._responses import ChunkConverter, _combine_llm_outputs, _convert_completion
 from ._serialization import allow_load_all
 from ._structured import json_schema_format, output_parser, parsed_output
 
 __all__ = ["ChatAISA"]
 
-_SOURCE = "langchain-aisa"
 # Declared request parameters: model_kwargs may not set these behind the field's back.
 _REQUEST_FIELDS = frozenset(
     (
@@ -65,7 +51,7 @@ _REQUEST_FIELDS = frozenset(
 StructuredMethod = Literal["function_calling", "json_mode", "json_schema"]
 
 
-class ChatAISA(BaseChatModel):
+class ChatAISA(CoreClientOwner, BaseChatModel):
     """A LangChain chat model for the AIsa gateway (``https://api.aisa.one/v1``).
 
     >>> from langchain_aisa import ChatAISA
@@ -96,13 +82,7 @@ class ChatAISA(BaseChatModel):
       is downloaded; the gateway's ``usage`` is the exact count.
     """
 
-    # hide_input_in_errors: a validation error must never print the arguments (the key).
-    model_config = ConfigDict(
-        populate_by_name=True,
-        extra="forbid",
-        protected_namespaces=(),
-        hide_input_in_errors=True,
-    )
+    model_config = OWNER_CONFIG
 
     model_name: str = Field(alias="model")
     """Model id, e.g. ``gpt-4.1`` or ``claude-sonnet-4-5-20250929`` (``aisa/`` prefix allowed)."""
@@ -114,13 +94,6 @@ class ChatAISA(BaseChatModel):
     presence_penalty: float | None = None
     seed: int | None = None
     stop: list[str] | str | None = Field(default=None, alias="stop_sequences")
-    timeout: float | None = None
-    """Read timeout in seconds (connect is capped at 10 s); default 120 s."""
-    max_retries: int = 2
-    """Retries of 429 / 5xx / connection failures per model, in the core client."""
-    api_key: SecretStr | None = Field(default_factory=secret_from_env("AISA_API_KEY", default=None))
-    base_url: str | None = Field(default_factory=from_env("AISA_BASE_URL", default=None))
-    default_headers: dict[str, str] | None = None
     model_kwargs: dict[str, Any] = Field(default_factory=dict)
     """Request parameters this class does not declare (e.g. ``reasoning_effort``)."""
     extra_body: dict[str, Any] | None = None
@@ -134,50 +107,17 @@ class ChatAISA(BaseChatModel):
     retry_before_fallback: bool = False
     """Retry a failing model ``max_retries`` times before moving on (default: move on at once
     while a fallback is left; the last model is always retried)."""
-    http_client: httpx.Client | None = Field(default=None, exclude=True)
-    """An ``httpx.Client`` to send through (proxies, custom TLS, test transports)."""
-    http_async_client: httpx.AsyncClient | None = Field(default=None, exclude=True)
-    aisa_rate_limiter: RateLimiter | None = Field(default=None, exclude=True)
-    """The core's client-side limit (requests per minute *and* requests in flight, streams
-    held until they end), e.g. ``RateLimiter.tier("starter")``; share one object between
-    models to share one budget. (LangChain's own ``rate_limiter`` still works, but it only
-    spaces out request starts.)"""
-    aisa_health: ModelHealth | None = Field(default=None, exclude=True)
-    """Model health shared with every model given the same object: a model that keeps failing
-    cools down and the fallback chain skips it (``response_metadata["skipped_models"]``)."""
-    aisa_budget: Budget | None = Field(default=None, exclude=True)
-    """A spend limit shared the same way: a call that would pass it raises
-    ``AISABudgetExceededError`` (a ``ModelPermissionDeniedError``) before anything is sent."""
-
-    _client: AISAClient | None = PrivateAttr(default=None)
-    _async_client: AsyncAISAClient | None = PrivateAttr(default=None)
-    _client_settings: builtins.dict[str, Any] | None = PrivateAttr(default=None)
-    _async_client_settings: builtins.dict[str, Any] | None = PrivateAttr(default=None)
 
     @model_validator(mode="before")
     @classmethod
-    def _reject_unknown(cls, values: Any) -> Any:
-        """Unknown arguments are an error (a typo must not silently become a request field)."""
+    def _reject_request_fields(cls, values: Any) -> Any:
+        """``model_kwargs`` may not set a declared request parameter behind the field's back
+        (unknown arguments are refused by ``CoreClientOwner``)."""
         if isinstance(values, Mapping):
-            known = set(cls.model_fields) | {f.alias for f in cls.model_fields.values() if f.alias}
-            unknown = sorted(k for k in values if k not in known)
-            if unknown:
-                raise ValueError(
-                    f"ChatAISA got unknown argument(s) {', '.join(unknown)}; pass request "
-                    "parameters it does not declare in model_kwargs={...}"
-                )
             clash = sorted(k for k in values.get("model_kwargs") or {} if k in _REQUEST_FIELDS)
             if clash:
                 raise ValueError(f"set {', '.join(clash)} directly, not in model_kwargs")
         return values
-
-    @model_validator(mode="after")
-    def _check_settings(self) -> ChatAISA:
-        """Fail at construction on a missing key or an unusable base URL (no I/O)."""
-        resolve_api_key(self.api_key.get_secret_value() if self.api_key else None)
-        if self.base_url is not None:
-            normalize_base_url(self.base_url)
-        return self
 
     # --- LangChain identity ---------------------------------------------------------------
 
@@ -192,10 +132,6 @@ class ChatAISA(BaseChatModel):
     @classmethod
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_aisa", "chat_models"]
-
-    @property
-    def lc_secrets(self) -> builtins.dict[str, str]:
-        return {"api_key": "AISA_API_KEY"}
 
     @property
     def _default_params(self) -> builtins.dict[str, Any]:
@@ -249,93 +185,12 @@ class ChatAISA(BaseChatModel):
             structured_output=info.json_schema,
         )
 
-    # --- the core clients: made on first use, cached, rebuilt if a setting changed (_clients) --
+    # --- the core clients (CoreClientOwner): made on first use, cached, rebuilt on change ---
 
-    def _settings(self, http_client: Any) -> builtins.dict[str, Any]:
-        """What the core client is built from; compared on every call (about a microsecond)."""
-        return {
-            "api_key": self.api_key.get_secret_value() if self.api_key else None,
-            "base_url": self.base_url,
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "retry_before_fallback": self.retry_before_fallback,
-            "default_headers": dict(self.default_headers) if self.default_headers else None,
-            "source": _SOURCE,
-            "http_client": http_client,
-            "rate_limiter": self.aisa_rate_limiter,
-            "health": self.aisa_health,
-            "budget": self.aisa_budget,
-        }
-
-    def _core(self) -> AISAClient:
-        return cached_client(self, "_client", AISAClient, self._settings(self.http_client))
-
-    def _acore(self) -> AsyncAISAClient:
-        settings = self._settings(self.http_async_client)
-        return cached_client(self, "_async_client", AsyncAISAClient, settings)
-
-    def close(self) -> None:
-        """Release the sync connection pool (it is made again on the next call)."""
-        if self._client is not None:
-            self._client.close()
-
-    async def aclose(self) -> None:
-        """Release the async connection pool (it is made again on the next call)."""
-        if self._async_client is not None:
-            await self._async_client.aclose()
-
-    def __del__(self) -> None:
-        # Close the sync pool with the model, as the OpenAI SDK does: a pool dropped with
-        # open keep-alive sockets leaks them until the interpreter notices (ResourceWarning).
-        private = getattr(self, "__pydantic_private__", None) or {}
-        client = private.get("_client")
-        if client is not None:
-            with contextlib.suppress(Exception):
-                client.close()
-
-    def __getstate__(self) -> builtins.dict[Any, Any]:
-        """Pickle without the clients (their pools are rebuilt on first use in the new
-        process); an injected ``http_client`` cannot travel, so that is a clear error."""
-        if self.http_client is not None or self.http_async_client is not None:
-            raise TypeError("a ChatAISA with an injected http_client cannot be pickled")
-        state = super().__getstate__()
-        state["__pydantic_private__"] = {
-            **(state.get("__pydantic_private__") or {}),
-            **dict.fromkeys(CLIENT_ATTRS),
-        }
-        # A pickle is a serialised object: it never holds the key. The loading process reads
-        # AISA_API_KEY again (worker processes inherit it); without it the first call says so.
-        state["__dict__"] = {**state["__dict__"], "api_key": None}
-        return state
-
-    def __setstate__(self, state: builtins.dict[Any, Any]) -> None:
-        super().__setstate__(state)
-        if self.api_key is None:
-            object.__setattr__(self, "api_key", secret_from_env("AISA_API_KEY", default=None)())
-
-    def __copy__(self) -> ChatAISA:
-        # Copies (``model_copy``) make their own clients: a shared pool would be closed
-        # under the original when the copy is collected.
-        clone = super().__copy__()
-        for name in CLIENT_ATTRS:
-            setattr(clone, name, None)
-        return clone
-
-    def __deepcopy__(self, memo: builtins.dict[int, Any] | None = None) -> ChatAISA:
-        memo = {} if memo is None else memo
-        for shared in (self.http_client, self.http_async_client, *self._shared_state()):
-            if shared is not None:
-                memo[id(shared)] = shared  # injected clients and shared state: not copied
-        for name in CLIENT_ATTRS:
-            memo[id(getattr(self, name))] = None
-        clone = super().__deepcopy__(memo)
-        for name in CLIENT_ATTRS:
-            setattr(clone, name, None)
-        return clone
-
-    def _shared_state(self) -> tuple[Any, ...]:
-        """Objects a copy must share with the original (copying one would split its count)."""
-        return self.aisa_rate_limiter, self.aisa_health, self.aisa_budget
+    def _core_settings(self, http_client: Any) -> builtins.dict[str, Any]:
+        settings = super()._core_settings(http_client)
+        settings["retry_before_fallback"] = self.retry_before_fallback
+        return settings
 
     # --- calls ----------------------------------------------------------------------------
 

@@ -12,15 +12,13 @@ from typing import Any
 
 from langchain_core.embeddings import Embeddings
 from langchain_core.load.serializable import Serializable
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
-from aisa_core import Embeddings as CoreEmbeddings
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL
 
 from ._errors import mapped_errors
-from ._owner import CoreClientOwner
+from ._owner import OWNER_CONFIG, CoreClientOwner
 from ._serialization import allow_load_all
-from .callbacks import report_usage
 
 __all__ = ["AISAEmbeddings"]
 
@@ -34,7 +32,8 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     >>> embeddings.embed_query("Hello")  # doctest: +SKIP
 
     Settings are ``ChatAISA``'s (``api_key``/``AISA_API_KEY``, ``base_url``/``AISA_BASE_URL``,
-    ``timeout``, ``max_retries``, ``default_headers``, ``aisa_rate_limiter``, ``http_client``).
+    ``timeout``, ``max_retries``, ``default_headers``, ``aisa_rate_limiter``, ``aisa_health``,
+    ``aisa_budget``, ``http_client``).
     Nothing is downloaded (no tokenizer): batches are sized by an estimate of ~4 characters
     per token. ``fallback_models`` is empty unless you name one, because vectors of two models
     are not comparable; with one named, every batch of a call comes from the same model.
@@ -42,12 +41,7 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     the key.
     """
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        extra="forbid",
-        protected_namespaces=(),
-        arbitrary_types_allowed=True,
-    )
+    model_config = OWNER_CONFIG
 
     model: str = DEFAULT_EMBEDDING_MODEL
     """Embedding model id (``aisa/`` prefix allowed)."""
@@ -70,10 +64,6 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     def get_lc_namespace(cls) -> list[str]:
         return ["langchain_aisa", "embeddings"]
 
-    @property
-    def lc_secrets(self) -> builtins.dict[str, str]:
-        return {"api_key": "AISA_API_KEY"}
-
     def _options(self) -> builtins.dict[str, Any]:
         return {
             **self.model_kwargs,
@@ -87,24 +77,17 @@ class AISAEmbeddings(CoreClientOwner, Serializable, Embeddings):
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """One vector per text, in order."""
         with mapped_errors():
-            return _vectors(self._core().embed(texts, **self._options()))
+            return self._core().embed(texts, **self._options()).vectors
 
     def embed_query(self, text: str) -> list[float]:
         return self.embed_documents([text])[0]
 
     async def aembed_documents(self, texts: list[str]) -> list[list[float]]:
         with mapped_errors():
-            return _vectors(await self._acore().embed(texts, **self._options()))
+            return (await self._acore().embed(texts, **self._options())).vectors
 
     async def aembed_query(self, text: str) -> list[float]:
         return (await self.aembed_documents([text]))[0]
-
-
-def _vectors(result: CoreEmbeddings) -> list[list[float]]:
-    """The vectors; tokens and cost go to any ``get_aisa_callback()`` block around the call."""
-    if result.batches:
-        report_usage(result.model, result.usage.prompt_tokens, result.cost_usd)
-    return result.vectors
 
 
 allow_load_all(AISAEmbeddings)

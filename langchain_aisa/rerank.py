@@ -13,14 +13,13 @@ from typing import Any
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
-from pydantic import ConfigDict, Field
+from pydantic import Field
 
 from aisa_core import Ranking
 from aisa_core.embedding_models import DEFAULT_RERANK_MODEL
 
 from ._errors import mapped_errors
-from ._owner import CoreClientOwner
-from .callbacks import report_usage
+from ._owner import OWNER_CONFIG, CoreClientOwner
 
 __all__ = ["AISARerank"]
 
@@ -29,14 +28,10 @@ class AISARerank(CoreClientOwner, BaseDocumentCompressor):
     """Reorders retrieved documents by relevance to the query (``jina-reranker-v3`` by
     default) and keeps the best ``top_n``; each keeps its metadata plus
     ``metadata["relevance_score"]``. Settings are ``ChatAISA``'s (key, base URL, timeouts,
-    retries, rate limiter); tokens and cost reach ``get_aisa_callback()``."""
+    retries, rate limiter, model health, budget); tokens and cost reach
+    ``get_aisa_callback()``."""
 
-    model_config = ConfigDict(
-        populate_by_name=True,
-        extra="forbid",
-        protected_namespaces=(),
-        arbitrary_types_allowed=True,
-    )
+    model_config = OWNER_CONFIG
 
     model: str = DEFAULT_RERANK_MODEL
     top_n: int | None = 3
@@ -64,11 +59,7 @@ class AISARerank(CoreClientOwner, BaseDocumentCompressor):
 
 
 def _ranked(documents: Sequence[Document], ranking: Ranking) -> list[Document]:
-    """Copies of the kept documents, best first, scored; the originals are left unchanged.
-    Tokens and cost go to any ``get_aisa_callback()`` block around the call."""
-    if documents:
-        tokens = ranking.usage.prompt_tokens if ranking.usage else 0
-        report_usage(ranking.model, tokens, ranking.cost_usd)
+    """Copies of the kept documents, best first, scored; the originals are left unchanged."""
     out = []
     for result in ranking.results:
         doc = documents[result.index]

@@ -1,6 +1,7 @@
 """What ``AISA``, ``AISAEmbedding`` and ``AISARerank`` share: the core client's settings as
 fields and the two core clients, built at construction (no I/O) and rebuilt when a connection
-field changes; copies that share what they count; pickles that never hold the key."""
+field changes; copies that share what they count; pickles that never hold the key. Every call
+of the clients is dispatched as an ``AISAUsageEvent`` (``_usage.SEAM``)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ import httpx
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, SecretStr, field_validator
 
 from aisa_core import AISAClient, AsyncAISAClient, Budget, ModelHealth, RateLimiter, Secret
+
+from ._usage import SEAM
 
 __all__ = ["SOURCE", "CoreClients"]
 
@@ -116,6 +119,7 @@ class CoreClients(BaseModel):
             "rate_limiter": self.aisa_rate_limiter,
             "health": self.aisa_health,
             "budget": self.aisa_budget,
+            "observers": (SEAM,),  # each call's usage, as an AISAUsageEvent (UsageTracker)
         }
 
     def _connect(self) -> None:

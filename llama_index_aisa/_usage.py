@@ -1,7 +1,9 @@
 """``UsageTracker``: token and cost totals over every AIsa call, from LlamaIndex's own events.
 
-LlamaIndex has no cost tracking; ``AISA`` puts token counts and the gateway's cost on every
-response, ``AISAEmbedding`` and ``AISARerank`` report theirs in an ``AISAUsageEvent``, and this
+LlamaIndex has no cost tracking. The core clients of ``AISA``, ``AISAEmbedding`` and
+``AISARerank`` carry one observer of the core's attempt seam (``SEAM``), which dispatches an
+``AISAUsageEvent`` for every call through LlamaIndex's instrumentation (in the caller's
+context, so it belongs to the span of the LLM, embedding or rerank call that made it). This
 handler adds them up wherever the calls come from (indexing, query engines, chat engines,
 agents, structured output), streams included, in total and per model.
 """
@@ -9,133 +11,170 @@ agents, structured output), streams included, in total and per model.
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
-from typing import Any, Protocol
+from typing import Any, ClassVar
 
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-from llama_index.core.instrumentation.event_handlers import BaseEventHandler
+from llama_index.core.instrumentation.event_handlers import BaseEventHandler, NullEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
-from llama_index.core.instrumentation.events.llm import LLMChatEndEvent, LLMCompletionEndEvent
 from pydantic import BaseModel, Field, PrivateAttr
 
-__all__ = ["AISAUsageEvent", "ModelUsage", "UsageTracker"]
+from aisa_core.attempts import CallReport
+from aisa_core.display import Tabular
+from aisa_core.usage import CallUsage
 
+__all__ = ["SEAM", "AISAUsageEvent", "ModelUsage", "UsageTracker"]
 
-class _Usage(Protocol):
-    @property
-    def prompt_tokens(self) -> int: ...
+dispatcher = get_dispatcher(__name__)
 
 
 class AISAUsageEvent(BaseEvent):
-    """Tokens and cost of one AIsa embedding or rerank call (chat calls report theirs on the
-    response)."""
+    """One AIsa call (``chat``, ``embeddings`` or ``rerank``), when it ends (a stream: when it
+    ends or is closed). ``usage`` is what the core's seam says of it
+    (``aisa_core.usage.CallUsage``: the model that served it, tokens, cost or ``None`` when the
+    gateway gave none, the models of failed attempts and those model health skipped)."""
 
-    model: str
-    prompt_tokens: int = 0
-    cost_usd: float | None = None
+    usage: CallUsage
 
     @classmethod
     def class_name(cls) -> str:
         return "AISAUsageEvent"
 
-    @classmethod
-    def of(cls, model: str, usage: _Usage | None, cost_usd: float | None) -> AISAUsageEvent:
-        return cls(
-            model=model, prompt_tokens=usage.prompt_tokens if usage else 0, cost_usd=cost_usd
-        )
+
+class _Seam:
+    """The observer on the core clients of the AISA family: one ``AISAUsageEvent`` per call."""
+
+    def on_call(self, report: CallReport) -> None:
+        if not _listened():
+            return  # nobody would hear it: skip building the event (most of the cost)
+        usage = CallUsage.of(report)
+        if usage is not None:
+            dispatcher.event(AISAUsageEvent(usage=usage))
+
+    def __reduce__(self) -> str:
+        return "SEAM"  # a pickled core client keeps the one observer
+
+
+SEAM = _Seam()
+
+
+def _listened() -> bool:
+    """Whether an event from here reaches a handler that does something (on the path
+    ``dispatcher.event`` walks; the root's default ``NullEventHandler`` does nothing)."""
+    current: Any = dispatcher
+    while current is not None:
+        if any(not isinstance(h, NullEventHandler) for h in current.event_handlers):
+            return True
+        current = current.parent if current.propagate else None
+    return False
 
 
 class ModelUsage(BaseModel):
-    """Totals for one model; ``cost_usd`` stays ``None`` until a call is priced."""
+    """Totals for one model (and, in ``UsageTracker``, for all); ``cost_usd`` stays ``None``
+    until a call is priced."""
 
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
+    reasoning_tokens: int = 0
     cost_usd: float | None = None
     unpriced_calls: int = 0
+    failed_attempts: int = 0
+    """Attempts of this model that failed (retried, fallen back from, or the call failed)."""
+    skipped: int = 0
+    """Calls whose fallback chain skipped this model because it was cooling down."""
 
     @property
     def total_tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
 
 
-def _tally(
-    totals: ModelUsage | UsageTracker, prompt: int, completion: int, cost: float | None
-) -> None:
-    """Count one call into ``totals`` (the tracker's, or one model's)."""
+def _tally(totals: ModelUsage, usage: CallUsage) -> None:
+    """Count one answered call into ``totals`` (the tracker's, or one model's)."""
     totals.calls += 1
-    totals.prompt_tokens += prompt
-    totals.completion_tokens += completion
-    if cost is None:
+    totals.prompt_tokens += usage.prompt_tokens
+    totals.completion_tokens += usage.completion_tokens
+    totals.cached_tokens += usage.cached_tokens
+    totals.reasoning_tokens += usage.reasoning_tokens
+    if usage.cost_usd is None:
         totals.unpriced_calls += 1
     else:
-        totals.cost_usd = (totals.cost_usd or 0.0) + cost
+        totals.cost_usd = (totals.cost_usd or 0.0) + usage.cost_usd
 
 
-class UsageTracker(BaseEventHandler):
+_COLUMNS: tuple[str, ...] = (
+    "model",
+    "calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "total_tokens",
+    "cached_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "unpriced_calls",
+    "failed_attempts",
+    "skipped",
+)
+
+
+class UsageTracker(Tabular, ModelUsage, BaseEventHandler):
     """Totals of tokens and cost while attached: ``with UsageTracker() as usage: ...``, or
     ``usage = UsageTracker().attach()`` ... ``usage.detach()``.
 
     ``cost_usd`` sums only the calls the gateway priced and stays ``None`` until one is;
     ``unpriced_calls`` counts the others, because no cost reported is not zero cost.
     ``calls_by_model`` counts calls per model that answered (after any fallback), and
-    ``by_model`` has each model's tokens and cost (``table()`` prints them).
+    ``by_model`` has each model's tokens, cost, failed attempts and skips; ``failed_calls``
+    counts calls that no model answered. An embedding call sent in several requests counts
+    once per request. In Jupyter it shows as a table (one row per model and the total),
+    ``to_pandas()`` gives a DataFrame and ``table()`` plain text.
     """
 
-    calls: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    cost_usd: float | None = None
-    unpriced_calls: int = 0
+    failed_calls: int = 0
     calls_by_model: dict[str, int] = Field(default_factory=dict)
     by_model: dict[str, ModelUsage] = Field(default_factory=dict)
 
+    columns: ClassVar[tuple[str, ...]] = _COLUMNS
+    caption: ClassVar[str | None] = "AIsa usage per model (cost in USD)"
     _lock: threading.Lock = PrivateAttr(default_factory=threading.Lock)
 
     @classmethod
     def class_name(cls) -> str:
         return "AISAUsageTracker"
 
-    @property
-    def total_tokens(self) -> int:
-        return self.prompt_tokens + self.completion_tokens
-
     def handle(self, event: BaseEvent, **kwargs: Any) -> None:
-        if isinstance(event, (LLMChatEndEvent, LLMCompletionEndEvent)) and event.response:
-            self.add(event.response.additional_kwargs)
-        elif isinstance(event, AISAUsageEvent):
-            self.add(
-                {
-                    "model": event.model,
-                    "prompt_tokens": event.prompt_tokens,
-                    "cost_usd": event.cost_usd,
-                }
-            )
+        if isinstance(event, AISAUsageEvent):
+            self.add(event.usage)
 
-    def add(self, info: Mapping[str, Any]) -> None:
-        """Count one response's ``additional_kwargs`` (responses without usage are skipped)."""
-        if "prompt_tokens" not in info:
-            return  # not an AISA answer, or a wrapper's (e.g. StructuredLLM) around one
-        prompt = int(info.get("prompt_tokens") or 0)
-        completion = int(info.get("completion_tokens") or 0)
-        cost = info.get("cost_usd")
-        cost = None if cost is None else float(cost)
-        model = str(info.get("model") or "unknown")
+    def add(self, usage: CallUsage) -> None:
+        """Count one call."""
         with self._lock:
-            _tally(self, prompt, completion, cost)
-            _tally(self.by_model.setdefault(model, ModelUsage()), prompt, completion, cost)
-            self.calls_by_model[model] = self.calls_by_model.get(model, 0) + 1
+            if usage.answered:
+                _tally(self, usage)
+                _tally(self._model(usage.model), usage)
+                self.calls_by_model[usage.model] = self.calls_by_model.get(usage.model, 0) + 1
+            else:
+                self.failed_calls += 1
+            for model in usage.failed:
+                self._model(model).failed_attempts += 1
+                self.failed_attempts += 1
+            for model in usage.skipped:
+                self._model(model).skipped += 1
+                self.skipped += 1
+
+    def _model(self, model: str) -> ModelUsage:
+        return self.by_model.setdefault(model, ModelUsage())
+
+    def records(self) -> list[dict[str, Any]]:
+        """One row per model (by name), then the total."""
+        with self._lock:
+            rows = [_record(model, u) for model, u in sorted(self.by_model.items())]
+            total = _record("total", self)
+        return [*rows, total]
 
     def table(self) -> str:
         """Tokens and cost per model, as a plain-text table ("-": the gateway gave no cost)."""
-        rows = [_row(model, u) for model, u in sorted(self.by_model.items())]
-        total = ModelUsage(
-            calls=self.calls,
-            prompt_tokens=self.prompt_tokens,
-            completion_tokens=self.completion_tokens,
-            cost_usd=self.cost_usd,
-        )
-        return _table([_HEADER, *rows, _row("total", total)])
+        return _text_table(self.records())
 
     def attach(self) -> UsageTracker:
         """Start counting: listen to LlamaIndex's root instrumentation dispatcher."""
@@ -157,19 +196,18 @@ class UsageTracker(BaseEventHandler):
         self.detach()
 
 
+def _record(model: str, usage: ModelUsage) -> dict[str, Any]:
+    return {"model": model, **{c: getattr(usage, c) for c in _COLUMNS[1:]}}
+
+
 _HEADER = ("model", "calls", "prompt tokens", "completion tokens", "cost (USD)")
 
 
-def _row(model: str, usage: ModelUsage) -> tuple[str, ...]:
-    cost = "-" if usage.cost_usd is None else f"{usage.cost_usd:.6f}"
-    tokens = (f"{usage.prompt_tokens:,}", f"{usage.completion_tokens:,}")
-    return (model, str(usage.calls), *tokens, cost)
-
-
-def _table(rows: list[tuple[str, ...]]) -> str:
+def _text_table(records: list[dict[str, Any]]) -> str:
     """Left-aligned first column, the others right-aligned; rules under the header and above
-    the last row."""
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    the last row (the total)."""
+    rows = [_HEADER, *map(_text_row, records)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_HEADER))]
 
     def line(row: tuple[str, ...]) -> str:
         cells = [row[0].ljust(widths[0])] + [
@@ -179,3 +217,9 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
     rule = "  ".join("-" * w for w in widths)
     return "\n".join([line(rows[0]), rule, *map(line, rows[1:-1]), rule, line(rows[-1])])
+
+
+def _text_row(record: dict[str, Any]) -> tuple[str, ...]:
+    cost = record["cost_usd"]
+    tokens = (f"{record['prompt_tokens']:,}", f"{record['completion_tokens']:,}")
+    return (record["model"], str(record["calls"]), *tokens, "-" if cost is None else f"{cost:.6f}")

@@ -17,18 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
-from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from pydantic import ConfigDict, Field
 
-from aisa_core import Embeddings
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL
 
 from ._clients import CoreClients
-from ._usage import AISAUsageEvent
 
 __all__ = ["AISAEmbedding"]
-
-dispatcher = get_dispatcher(__name__)
 
 
 class AISAEmbedding(CoreClients, BaseEmbedding):
@@ -36,7 +31,7 @@ class AISAEmbedding(CoreClients, BaseEmbedding):
     ``text-embedding-3-large``, ``jina-embeddings-v3``, ``jina-embeddings-v5-text-small``).
 
     ``fallback_models`` is empty unless you name one: vectors of two models are not
-    comparable, so an index must never mix them. Each call's tokens and cost reach
+    comparable, so an index must never mix them. Each request's tokens and cost reach
     ``UsageTracker``.
     """
 
@@ -79,15 +74,11 @@ class AISAEmbedding(CoreClients, BaseEmbedding):
             "fallback_models": self.fallback_models,
         }
 
-    def _vectors(self, result: Embeddings) -> list[list[float]]:
-        dispatcher.event(AISAUsageEvent.of(result.model, result.usage, result.cost_usd))
-        return result.vectors
-
     def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._vectors(self._client.embed(texts, **self._options()))
+        return self._client.embed(texts, **self._options()).vectors
 
     async def _aget_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._vectors(await self._aclient.embed(texts, **self._options()))
+        return (await self._aclient.embed(texts, **self._options())).vectors
 
     def _get_text_embedding(self, text: str) -> list[float]:
         return self._get_text_embeddings([text])[0]

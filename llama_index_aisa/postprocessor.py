@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
 from llama_index.core.postprocessor.types import BaseNodePostprocessor
 from llama_index.core.schema import MetadataMode, NodeWithScore, QueryBundle
 from pydantic import Field
@@ -19,11 +18,8 @@ from aisa_core import Ranking
 from aisa_core.embedding_models import DEFAULT_RERANK_MODEL
 
 from ._clients import CoreClients
-from ._usage import AISAUsageEvent
 
 __all__ = ["AISARerank"]
-
-dispatcher = get_dispatcher(__name__)
 
 
 class AISARerank(CoreClients, BaseNodePostprocessor):
@@ -69,7 +65,6 @@ class AISARerank(CoreClients, BaseNodePostprocessor):
 
 
 def _reranked(nodes: list[NodeWithScore], ranking: Ranking) -> list[NodeWithScore]:
-    dispatcher.event(AISAUsageEvent.of(ranking.model, ranking.usage, ranking.cost_usd))
     return [
         NodeWithScore(node=nodes[r.index].node, score=r.relevance_score) for r in ranking.results
     ]

@@ -6,11 +6,14 @@ Why threads on the sync client: an embedding request is latency-bound (the gatew
 provider take far longer than decoding the answer), so running batches one after another
 leaves the client idle most of the time; a few at once multiply throughput, each batch still
 with the core's retries, rate limiter and bounded reads (``_call``). With fallback models named,
-the first batch runs alone and settles the model for the rest.
+the first batch runs alone and settles the model for the rest. Each pooled batch runs in a copy
+of the caller's context, so the observers of the attempt seam hear it in the caller's context
+(the current trace span, a framework's usage tracker), as they hear every other call.
 """
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -34,7 +37,8 @@ def run_batches(job: EmbedJob, call: Callable[[Embed], EmbeddingBatch]) -> Embed
     if job.concurrency == 1 or len(rest) <= 1:
         return job.merge(head + [one(i) for i in rest])
     with ThreadPoolExecutor(min(job.concurrency, len(rest)), "aisa-embed") as pool:
-        futures = [pool.submit(one, i) for i in rest]
+        # One copy per batch: a context can be entered by one thread at a time.
+        futures = [pool.submit(contextvars.copy_context().run, one, i) for i in rest]
         try:
             return job.merge(head + [f.result() for f in futures])
         except BaseException:

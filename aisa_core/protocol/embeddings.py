@@ -184,9 +184,10 @@ def _in_input_order(items: list[Any], vectors: list[list[float]]) -> list[list[f
 
 class Embed(Answering[EmbeddingBatch]):
     """One batch: ``texts`` to ``POST /v1/embeddings`` over ``models`` (one, unless the caller
-    named fallbacks)."""
+    named fallbacks). Each batch is a call of its own on the attempt seam, named
+    ``embeddings`` as in the OpenTelemetry GenAI conventions."""
 
-    name = "embed"
+    name = "embeddings"
 
     def __init__(
         self,
@@ -210,6 +211,13 @@ class Embed(Answering[EmbeddingBatch]):
     def read(self, reply: Reply, model: str) -> EmbeddingBatch:
         data = parse_json(reply, "POST /embeddings")
         return read_batch(data, reply, model, len(self.texts), self.dimensions)
+
+    def facts(self, result: EmbeddingBatch) -> dict[str, Any]:
+        return {"usage": result.usage, "cost_usd": result.cost_usd, "served_model": result.model}
+
+    def describe(self) -> dict[str, Any]:
+        """The parameters, never the texts (observers that export content must ask first)."""
+        return dict(self.params)
 
 
 class EmbedJob:

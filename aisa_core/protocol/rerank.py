@@ -75,6 +75,13 @@ class Rerank(Answering[Ranking]):
         ranking.meta = meta_from(reply, model)
         return ranking
 
+    def facts(self, result: Ranking) -> dict[str, Any]:
+        return {"usage": result.usage, "cost_usd": result.cost_usd, "served_model": result.model}
+
+    def describe(self) -> dict[str, Any]:
+        """The parameters, never the query or the documents (they are content)."""
+        return {k: v for k, v in self.body.items() if k not in ("query", "documents")}
+
     def empty(self) -> Ranking:
         """The answer for no documents, given without a request."""
         return Ranking(model=self.models[0])

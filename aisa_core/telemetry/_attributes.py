@@ -12,6 +12,7 @@ from typing import Any
 
 from aisa_core.attempts import AttemptReport, CallReport
 from aisa_core.types import Usage
+from aisa_core.usage import HOUSEKEEPING
 
 __all__ = [
     "PROVIDER",
@@ -30,9 +31,9 @@ PROVIDER = "aisa"
 model behind it, and it emits no vendor-specific attributes (``openai.*`` ...), so it names the
 gateway, as the conventions allow for a proxy or hosting platform."""
 
-HOUSEKEEPING = frozenset({"list_models", "get_model", "balance", "quote"})
-"""Operations that ask the gateway about itself rather than a model: traced as plain CLIENT
-spans (``aisa.<operation>``), without ``gen_ai.*`` attributes or GenAI metrics."""
+# HOUSEKEEPING (aisa_core.usage): operations that ask the gateway about itself rather than a
+# model are traced as plain CLIENT spans (``aisa.<operation>``), without ``gen_ai.*``
+# attributes or GenAI metrics.
 
 # Request parameter -> attribute. ``max_completion_tokens`` is OpenAI's newer spelling.
 _REQUEST = {

@@ -21,6 +21,7 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from pydantic import ConfigDict
 
 from aisa_core import Budget, ModelHealth, capabilities
+from aisa_core.display import Tabular
 from aisa_core.types import ModelInfo
 
 from .errors import unknown_route
@@ -28,6 +29,7 @@ from .features import RouteRequest
 
 __all__ = [
     "LC_NAMESPACE",
+    "InRouterNamespace",
     "RouteDecision",
     "RouteInfo",
     "RoutingStrategy",
@@ -37,6 +39,19 @@ __all__ = [
 
 LC_NAMESPACE = ["langchain_aisa", "router"]
 """Where serialised router parts say they live (``langchain_aisa.router`` re-exports them all)."""
+
+
+class InRouterNamespace:
+    """A serialisable router part (strategies, routes, orders, the router): ``dumpd`` writes it
+    under ``LC_NAMESPACE``. Put it first among the bases, before LangChain's."""
+
+    @classmethod
+    def is_lc_serializable(cls) -> bool:
+        return True
+
+    @classmethod
+    def get_lc_namespace(cls) -> list[str]:
+        return LC_NAMESPACE
 
 
 @dataclass(frozen=True)
@@ -68,13 +83,17 @@ class RouteInfo:
 
 
 @dataclass(frozen=True)
-class RouteDecision:
+class RouteDecision(Tabular):
     """Which route, why (for people), by which strategy, and the route's primary model.
 
     ``route`` is ``None`` only in :meth:`RouterRunnable.explain` answers for a strategy that would
     need a model call to decide (the LLM classifier on an input it has not seen). ``figures``
     holds what a strategy that reads live signals or prices looked at, per route (health,
     latency averages and samples, prices, estimates, quotes, the budget): plain data.
+
+    In Jupyter it shows as a table, one row per route the strategy weighed with its figures
+    (then, for a route with a :class:`HealthAware` order, its models in the order they would be
+    tried); ``to_pandas()`` gives the same rows as a DataFrame (pandas is never required).
     """
 
     route: str | None
@@ -94,8 +113,56 @@ class RouteDecision:
             meta["aisa_route_model"] = self.model
         return meta
 
+    def records(self) -> list[dict[str, Any]]:
+        """The table's rows: ``route``, ``chosen``, ``model`` and the figures it was judged on."""
+        rows = _route_rows(self)
+        for i, member in enumerate(self.figures.get("order") or (), start=1):
+            rows.append({"route": self.route, "try": i, **member})
+        return rows
 
-class RoutingStrategy(Serializable):
+    def table_columns(self) -> list[str]:
+        columns = ["route", "chosen", "model"]
+        for row in self.records():
+            columns += [c for c in row if c not in columns]
+        return columns
+
+    def table_caption(self) -> str:
+        caption = f"route {self.route!r} by {self.strategy}: {self.reason}"
+        budget = self.figures.get("budget")
+        if isinstance(budget, Mapping):
+            left, usd = budget.get("remaining_usd"), budget.get("usd")
+            caption += f" (budget: ${left} of ${usd} per {budget.get('per')} left)"
+        return caption
+
+
+_NOT_ROUTES = frozenset({"budget", "estimates_usd", "order"})
+"""Figures about the decision as a whole, not about one route."""
+
+
+def _route_rows(decision: RouteDecision) -> list[dict[str, Any]]:
+    """One row per route in the figures (the decision's own route when there are none); the
+    budget's estimates join their route's row."""
+    weighed = {
+        name: row
+        for name, row in decision.figures.items()
+        if name not in _NOT_ROUTES and isinstance(row, Mapping)
+    }
+    rows = {
+        name: {"route": name, "chosen": name == decision.route, **row}
+        for name, row in weighed.items()
+    }
+    estimates = decision.figures.get("estimates_usd")
+    for name, usd in estimates.items() if isinstance(estimates, Mapping) else ():
+        rows.setdefault(name, {"route": name, "chosen": name == decision.route})
+        rows[name]["budget_estimate_usd"] = usd
+    if not rows:
+        return [
+            {"route": decision.route, "chosen": decision.route is not None, "model": decision.model}
+        ]
+    return list(rows.values())
+
+
+class RoutingStrategy(InRouterNamespace, Serializable):
     """Base of the routing strategies: a small, serialisable piece of configuration that looks at
     a :class:`RouteRequest` and names a route, or returns ``None`` to pass to the next strategy.
 
@@ -145,14 +212,6 @@ class RoutingStrategy(Serializable):
             value = self.prepare()
             object.__setattr__(self, "_prepared", value)
             return value
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return LC_NAMESPACE
 
     def route_names(self) -> tuple[str, ...]:
         """The routes this strategy can choose; the router checks that they exist."""

@@ -20,7 +20,7 @@ from pydantic import ConfigDict, Field
 
 from aisa_core import Budget, ModelHealth
 
-from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy
+from .decision import InRouterNamespace, RouteDecision, RouteInfo, RoutingStrategy
 from .errors import RouterConfigError
 from .features import RouteRequest
 
@@ -164,7 +164,7 @@ def _rank(value: float | None) -> float:
     return float("inf") if value is None else value
 
 
-class HealthAware(Serializable):
+class HealthAware(InRouterNamespace, Serializable):
     """Orders a route's members by health: those whose model is cooling down go last, soonest
     to recover first (``cooling="drop"``: left out, unless all are cooling: then only the one
     that recovers first is tried). The rest keep their order, a half-open model included (its
@@ -182,14 +182,6 @@ class HealthAware(Serializable):
     health: ModelHealth | None = None
     """Kept by ``model_dump`` (LangChain rebuilds fallback chains from it); left out of
     ``to_json``, like every live object."""
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return LC_NAMESPACE
 
     def to_json(self) -> Any:
         data = super().to_json()
@@ -227,16 +219,12 @@ class HealthAware(Serializable):
         )
 
 
-class HealthOrderedFallbacks(RunnableWithFallbacks[Any, Any]):
+class HealthOrderedFallbacks(InRouterNamespace, RunnableWithFallbacks[Any, Any]):
     """A fallback chain whose members are tried in :class:`HealthAware` order on each call
     (``member_models``: each member's model id, as the order reads them)."""
 
     order: HealthAware
     member_models: tuple[str | None, ...] = ()
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return LC_NAMESPACE
 
     @property
     def runnables(self) -> Any:  # langchain-core's invoke/stream/batch loops all read this

@@ -25,7 +25,7 @@ from pydantic import ConfigDict, Field
 
 from aisa_core import ModelHealth
 
-from .decision import LC_NAMESPACE, RouteDecision, RouteInfo
+from .decision import InRouterNamespace, RouteDecision, RouteInfo
 from .errors import RouteCapabilityError
 from .live import HealthAware, model_figures
 
@@ -72,7 +72,7 @@ def model_ids(runnable: Any) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-class Route(Serializable):
+class Route(InRouterNamespace, Serializable):
     """One route: a model id, a ``ChatAISA`` or any Runnable, with its own fallback chain.
 
     A model id whose fallbacks are all model ids becomes one ``ChatAISA(model=...,
@@ -103,14 +103,6 @@ class Route(Serializable):
         if not isinstance(target, (str, Runnable)):
             target = coerce_to_runnable(target)
         super().__init__(target=target, fallbacks=list(fallbacks), **kwargs)
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return LC_NAMESPACE
 
     def resolve(self, make: ModelMaker) -> Route:
         """This route with every model id turned into a model by ``make``."""

@@ -25,7 +25,7 @@ from pydantic import Field
 
 from aisa_core import Budget, ModelHealth
 
-from .decision import LC_NAMESPACE, RouteDecision, RouteInfo, RoutingStrategy, annotate, traced
+from .decision import InRouterNamespace, RouteDecision, RouteInfo, RoutingStrategy, annotate, traced
 from .errors import (
     NoRouteError,
     RouteCapabilityError,
@@ -59,7 +59,7 @@ else:
     _RouterBase = CoreRouterRunnable
 
 
-class RouterRunnable(_RouterBase):
+class RouterRunnable(InRouterNamespace, _RouterBase):
     """Routes each input to one of ``routes``: by ``{"key", "input"}``, else by ``strategies``
     (the first that names a route wins), else to ``default``.
 
@@ -151,14 +151,6 @@ class RouterRunnable(_RouterBase):
                         f"route {info.name!r} must {what}, but serves from "
                         f"{', '.join(lacking)}, which cannot"
                     )
-
-    @classmethod
-    def is_lc_serializable(cls) -> bool:
-        return True
-
-    @classmethod
-    def get_lc_namespace(cls) -> list[str]:
-        return LC_NAMESPACE
 
     @property
     def InputType(self) -> Any:  # noqa: N802 (langchain-core's name)

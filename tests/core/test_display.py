@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pandas as pd
 
 from aisa_core import AISAClient, AsyncAISAClient
 from aisa_core.display import Comparison, ModelList, html_table
 from aisa_core.standin import Fault, StandIn
 from aisa_core.types import CompareResult, ModelInfo
+from tests.without_pandas import tables_without_pandas
 
 A, B = "gpt-4.1", "claude-haiku-4-5-20251001"
 
@@ -61,20 +59,10 @@ def test_everything_in_a_table_is_escaped() -> None:
 
 
 def test_pandas_is_never_required() -> None:
-    script = (
-        "import sys\n"
-        "sys.modules['pandas'] = None  # as if not installed\n"
-        "from aisa_core.display import ModelList\n"
-        "from aisa_core.types import ModelInfo\n"
-        "table = ModelList([ModelInfo(id='m')])\n"
-        "assert '<table' in table._repr_html_()\n"
-        "try:\n"
-        "    table.to_pandas()\n"
-        "except ImportError as exc:\n"
-        "    print(exc)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    assert done.stdout.strip() == "to_pandas() needs pandas: pip install pandas"
+    setup = """
+        from aisa_core.display import ModelList
+        from aisa_core.types import ModelInfo
+    """
+    shown = tables_without_pandas(setup, "[ModelList([ModelInfo(id='m')])]")
+    assert shown == ["to_pandas() needs pandas: pip install pandas"]
     assert pd.__name__ == "pandas"  # installed here, for the tests above

@@ -65,6 +65,21 @@ def test_an_embeddings_call_is_traced_by_its_operation_name(otel: Otel) -> None:
     assert tokens["input"] == 12
 
 
+def test_a_real_embeddings_call_is_traced_with_its_tokens_and_cost(
+    aisa_standin: StandIn, otel: Otel
+) -> None:
+    client = AISAClient(api_key="k", base_url=aisa_standin.base_url, observers=[otel.observer()])
+    result = client.embed(["one text", "another"], model="text-embedding-3-small", dimensions=64)
+    span = otel.span("embeddings text-embedding-3-small")
+    attrs = dict(span.attributes or {})
+    assert attrs["gen_ai.operation.name"] == "embeddings"
+    assert attrs["gen_ai.response.model"] == "text-embedding-3-small"
+    assert attrs["gen_ai.usage.input_tokens"] == result.usage.prompt_tokens > 0
+    assert attrs["gen_ai.embeddings.dimension.count"] == 64
+    assert attrs["aisa.cost_usd"] == result.cost_usd
+    client.close()
+
+
 def test_content_is_captured_only_when_the_user_opts_in(
     aisa_standin: StandIn, otel: Otel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
