@@ -197,6 +197,10 @@ class _Seam:
     """The observer on every core client the LangChain classes own: each call's usage goes to
     the ``get_aisa_callback()`` block it was made in (if any)."""
 
+    def listening(self) -> bool:
+        """Only inside a ``get_aisa_callback()`` block: elsewhere the core makes no report."""
+        return _current.get() is not None
+
     def on_call(self, report: CallReport) -> None:
         handler = _current.get()
         if handler is not None and (usage := CallUsage.of(report)) is not None:

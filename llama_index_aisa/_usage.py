@@ -43,9 +43,13 @@ class AISAUsageEvent(BaseEvent):
 class _Seam:
     """The observer on the core clients of the AISA family: one ``AISAUsageEvent`` per call."""
 
+    def listening(self) -> bool:
+        """Only while a handler listens to LlamaIndex's events: else the core makes no report."""
+        return _listened()
+
     def on_call(self, report: CallReport) -> None:
         if not _listened():
-            return  # nobody would hear it: skip building the event (most of the cost)
+            return  # nobody would hear it: skip building the event
         usage = CallUsage.of(report)
         if usage is not None:
             dispatcher.event(AISAUsageEvent(usage=usage))

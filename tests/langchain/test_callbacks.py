@@ -209,3 +209,15 @@ def test_model_names_are_escaped_in_the_table() -> None:
     cb.record_call(CallUsage("chat", "<img src=x onerror=alert(1)>", True, cost_usd=0.5))
     page = cb._repr_html_()
     assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_outside_a_block_the_core_makes_no_report(make_llm: MakeLLM) -> None:
+    """The seam's observer listens only inside ``get_aisa_callback()``: a plain call pays for
+    no attempt or call report."""
+    llm = make_llm()
+    settings = llm._core().settings  # the core client's
+    assert not settings.watch.watched
+    with get_aisa_callback() as totals:
+        assert settings.watch.watched
+        llm.invoke("hi")
+    assert totals.per_model and not settings.watch.watched

@@ -201,3 +201,16 @@ def test_nothing_is_built_when_nobody_listens(
     with UsageTracker() as usage:
         make_llm().chat(USER)
     assert len(read) == 1 and usage.calls == 1
+
+
+def test_with_no_handler_listening_the_core_makes_no_report() -> None:
+    from llama_index_aisa import AISA
+
+    llm = AISA("gpt-4.1", api_key="sk-aisa-x")
+    assert not llm.client.settings.watch.watched
+    usage = UsageTracker().attach()
+    try:
+        assert llm.client.settings.watch.watched
+    finally:
+        usage.detach()
+    assert not llm.client.settings.watch.watched
