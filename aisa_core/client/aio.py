@@ -19,22 +19,9 @@ from aisa_core.config import model_ids
 from aisa_core.display import Comparison, ModelList
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANK_MODEL
 from aisa_core.errors import AISAError
+from aisa_core.protocol import effects as fx
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
-from aisa_core.protocol.effects import (
-    Admit,
-    Close,
-    Done,
-    Driver,
-    Effect,
-    Emit,
-    Leave,
-    Notify,
-    Open,
-    Read,
-    Send,
-    Sleep,
-)
 from aisa_core.protocol.embeddings import EmbedJob
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
@@ -82,13 +69,13 @@ class _AsyncIO:
         self._limiter: RateLimiter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def perform(self, effect: Effect) -> Awaitable[Any]:
-        return _PERFORM[type(effect)](self, effect)
+    def perform(self, effect: fx.Effect) -> Awaitable[Any]:
+        return getattr(self, effect.verb)(effect)  # type: ignore[no-any-return]
 
-    async def _sleep(self, effect: Sleep) -> None:
+    async def _sleep(self, effect: fx.Sleep) -> None:
         await self._client._sleep(effect.seconds)
 
-    async def _send(self, effect: Send) -> Reply:
+    async def _send(self, effect: fx.Send) -> Reply:
         limiter = self._client.settings.rate_limiter
         if limiter is None:
             return await self._client._http.send(effect.request, effect.model)
@@ -96,7 +83,7 @@ class _AsyncIO:
         async with limiter.aslot():
             return await self._client._http.send(effect.request, effect.model)
 
-    async def _open(self, effect: Open) -> Reply:
+    async def _open(self, effect: fx.Open) -> Reply:
         self._loop = asyncio.get_running_loop()
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
@@ -106,30 +93,30 @@ class _AsyncIO:
         reply, self._body = await self._client._http.open(effect.request, effect.model)
         return reply
 
-    async def _read(self, effect: Read) -> bytes:
+    async def _read(self, effect: fx.Read) -> bytes:
         assert self._body is not None
         return await self._body.read(fresh=effect.fresh, streaming=effect.streaming)
 
-    async def _close(self, effect: Close) -> None:
+    async def _close(self, effect: fx.Close) -> None:
         body, limiter, self._body, self._limiter = self._body, self._limiter, None, None
         await _finish(body, limiter, effect.drain)
 
-    async def _notify(self, effect: Notify) -> None:
+    async def _notify(self, effect: fx.Notify) -> None:
         for result in dispatch(self._handlers, effect.events):
             if inspect.isawaitable(result):
                 await result
 
-    async def _admit(self, effect: Admit) -> Ticket:
+    async def _admit(self, effect: fx.Admit) -> Ticket:
         return await self._client.settings.gates.aadmit(effect.info)
 
-    async def _leave(self, effect: Leave) -> None:
+    async def _leave(self, effect: fx.Leave) -> None:
         await self._client.settings.gates.aleave(effect.ticket, effect.report)
 
-    async def _done(self, effect: Done) -> None:
+    async def _done(self, effect: fx.Done) -> None:
         await self._client.settings.gates.adone(effect.report)
 
     async def aclose(self) -> None:
-        await self._close(Close())
+        await self._close(fx.Close())
 
     def __del__(self) -> None:
         body, limiter = self._body, self._limiter
@@ -165,19 +152,6 @@ async def _finish(body: AsyncBody | None, limiter: RateLimiter | None, drain: bo
     finally:
         if limiter is not None:
             limiter.release()
-
-
-_PERFORM: dict[type[Effect], Callable[[_AsyncIO, Any], Awaitable[Any]]] = {
-    Sleep: _AsyncIO._sleep,
-    Send: _AsyncIO._send,
-    Open: _AsyncIO._open,
-    Read: _AsyncIO._read,
-    Close: _AsyncIO._close,
-    Notify: _AsyncIO._notify,
-    Admit: _AsyncIO._admit,
-    Leave: _AsyncIO._leave,
-    Done: _AsyncIO._done,
-}
 
 
 class AsyncAISAClient(ClientBase):
@@ -221,7 +195,7 @@ class AsyncAISAClient(ClientBase):
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _AsyncIO(self)
         s = self._settings
-        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch), s.secret)
+        driver = fx.Driver(run(op, s.plan(op.models, op.routes), s.watch), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -362,7 +336,7 @@ class AsyncChatStream(StreamBase, AsyncIterator[ChatCompletionChunk]):
         driver, io = self._driver, self._io
         try:
             while (effect := driver.next()) is not None:
-                if type(effect) is Emit:
+                if type(effect) is fx.Emit:
                     return effect.chunk
                 try:
                     driver.give(await io.perform(effect))

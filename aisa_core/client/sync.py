@@ -9,6 +9,7 @@ clients.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,22 +21,9 @@ from aisa_core.config import model_ids
 from aisa_core.display import Comparison, ModelList
 from aisa_core.embedding_models import DEFAULT_EMBEDDING_MODEL, DEFAULT_RERANK_MODEL
 from aisa_core.errors import AISAError
+from aisa_core.protocol import effects as fx
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
-from aisa_core.protocol.effects import (
-    Admit,
-    Close,
-    Done,
-    Driver,
-    Effect,
-    Emit,
-    Leave,
-    Notify,
-    Open,
-    Read,
-    Send,
-    Sleep,
-)
 from aisa_core.protocol.embeddings import EmbedJob
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
@@ -83,13 +71,13 @@ class _IO:
         self._body: SyncBody | None = None
         self._limiter: RateLimiter | None = None
 
-    def perform(self, effect: Effect) -> Any:
-        return _PERFORM[type(effect)](self, effect)
+    def perform(self, effect: fx.Effect) -> Any:
+        return getattr(self, effect.verb)(effect)
 
-    def _sleep(self, effect: Sleep) -> None:
+    def _sleep(self, effect: fx.Sleep) -> None:
         self._client._sleep(effect.seconds)
 
-    def _send(self, effect: Send) -> Reply:
+    def _send(self, effect: fx.Send) -> Reply:
         limiter = self._client.settings.rate_limiter
         if limiter is None:
             return self._client._http.send(effect.request, effect.model)
@@ -97,7 +85,7 @@ class _IO:
         with limiter.slot():
             return self._client._http.send(effect.request, effect.model)
 
-    def _open(self, effect: Open) -> Reply:
+    def _open(self, effect: fx.Open) -> Reply:
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
             close_buried()
@@ -106,11 +94,11 @@ class _IO:
         reply, self._body = self._client._http.open(effect.request, effect.model)
         return reply
 
-    def _read(self, effect: Read) -> bytes:
+    def _read(self, effect: fx.Read) -> bytes:
         assert self._body is not None
         return self._body.read(fresh=effect.fresh, streaming=effect.streaming)
 
-    def _close(self, effect: Close) -> None:
+    def _close(self, effect: fx.Close) -> None:
         body, limiter, self._body, self._limiter = self._body, self._limiter, None, None
         try:
             if body is not None:
@@ -119,38 +107,25 @@ class _IO:
             if limiter is not None:
                 give_back(limiter)
 
-    def _notify(self, effect: Notify) -> None:
+    def _notify(self, effect: fx.Notify) -> None:
         dispatch(self._handlers, effect.events)
 
-    def _admit(self, effect: Admit) -> Ticket:
+    def _admit(self, effect: fx.Admit) -> Ticket:
         return self._client.settings.gates.admit(effect.info)
 
-    def _leave(self, effect: Leave) -> None:
+    def _leave(self, effect: fx.Leave) -> None:
         self._client.settings.gates.leave(effect.ticket, effect.report)
 
-    def _done(self, effect: Done) -> None:
+    def _done(self, effect: fx.Done) -> None:
         self._client.settings.gates.done(effect.report)
 
     def close(self) -> None:
-        self._close(Close())
+        self._close(fx.Close())
 
     def __del__(self) -> None:
         if self._body is not None or self._limiter is not None:
             with contextlib.suppress(Exception):
                 self.close()
-
-
-_PERFORM: dict[type[Effect], Callable[[_IO, Any], Any]] = {
-    Sleep: _IO._sleep,
-    Send: _IO._send,
-    Open: _IO._open,
-    Read: _IO._read,
-    Close: _IO._close,
-    Notify: _IO._notify,
-    Admit: _IO._admit,
-    Leave: _IO._leave,
-    Done: _IO._done,
-}
 
 
 class AISAClient(ClientBase):
@@ -202,7 +177,7 @@ class AISAClient(ClientBase):
         """Run ``op``: perform each effect its call asks for, until it returns or raises."""
         io = _IO(self)
         s = self._settings
-        driver = Driver(run(op, s.plan(op.models, op.routes), s.watch), s.secret)
+        driver = fx.Driver(run(op, s.plan(op.models, op.routes), s.watch), s.secret)
         try:
             while (effect := driver.next()) is not None:
                 try:
@@ -349,7 +324,10 @@ class AISAClient(ClientBase):
             return compare_result(m, outcome, time.perf_counter() - started)
 
         with ThreadPoolExecutor(max_workers=max(1, min(16, len(models)))) as pool:
-            return Comparison(pool.map(one, models))
+            # Each in the caller's context, so observers see these calls where the caller is
+            # (its trace span, its usage tracker).
+            futures = [pool.submit(contextvars.copy_context().run, one, m) for m in models]
+            return Comparison(f.result() for f in futures)
 
 
 class ChatStream(StreamBase, Iterator[ChatCompletionChunk]):
@@ -371,7 +349,7 @@ class ChatStream(StreamBase, Iterator[ChatCompletionChunk]):
         driver, io = self._driver, self._io
         try:
             while (effect := driver.next()) is not None:
-                if type(effect) is Emit:
+                if type(effect) is fx.Emit:
                     return effect.chunk
                 try:
                     driver.give(io.perform(effect))
@@ -399,7 +377,7 @@ class ChatStream(StreamBase, Iterator[ChatCompletionChunk]):
             self._io.perform(effect)
 
     def completion(self) -> ChatCompletion:
-        """Read whatever is left and return the whole answer."""
+        """fx.Read whatever is left and return the whole answer."""
         for _ in self:
             pass
         return self._final()

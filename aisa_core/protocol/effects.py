@@ -10,7 +10,7 @@ each in its own way (``time.sleep`` or ``asyncio.sleep``, a blocking or an await
 from __future__ import annotations
 
 from collections.abc import Generator
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from aisa_core.errors import AISAError, scrub
 from aisa_core.types import ChatCompletionChunk
@@ -41,9 +41,11 @@ T = TypeVar("T")
 
 class Effect:
     """Plain classes rather than dataclasses: one is made per read of a stream, and importing
-    the package should not pay for generating their methods."""
+    the package should not pay for generating their methods. ``verb`` names the method a
+    client performs it with (``_send``, ``_read``, ...)."""
 
     __slots__ = ()
+    verb: ClassVar[str] = ""
 
     def __repr__(self) -> str:
         names: tuple[str, ...] = self.__slots__
@@ -54,6 +56,7 @@ class Effect:
 class Sleep(Effect):
     """Wait ``seconds`` before the next attempt."""
 
+    verb = "_sleep"
     __slots__ = ("seconds",)
 
     def __init__(self, seconds: float) -> None:
@@ -64,6 +67,7 @@ class Send(Effect):
     """Send ``request`` (holding a rate-limit slot) and read the whole answer: gives a
     ``Reply``, whatever its status."""
 
+    verb = "_send"
     __slots__ = ("model", "request")
 
     def __init__(self, request: Request, model: str) -> None:
@@ -75,6 +79,7 @@ class Open(Effect):
     """Send a stream request (taking a rate-limit slot, held until ``Close``): gives a
     ``Reply``, with its body read whole when ``wire.reads_whole`` says so, else left open."""
 
+    verb = "_open"
     __slots__ = ("model", "request")
 
     def __init__(self, request: Request, model: str) -> None:
@@ -87,6 +92,7 @@ class Read(Effect):
     completed, so the next has a whole read timeout; ``streaming``: tokens reached the caller,
     so a broken connection is a ``StreamInterruptedError``."""
 
+    verb = "_read"
     __slots__ = ("fresh", "model", "streaming")
 
     def __init__(self, model: str, *, fresh: bool = False, streaming: bool = False) -> None:
@@ -99,6 +105,7 @@ class Close(Effect):
     """Close the open body and give back its slot; ``drain`` reads what is left first, so the
     connection can be reused."""
 
+    verb = "_close"
     __slots__ = ("drain",)
 
     def __init__(self, *, drain: bool = False) -> None:
@@ -109,6 +116,7 @@ class Notify(Effect):
     """Tell the stream's handlers: ``events`` are ``(name, args)``, calling ``on_<name>(*args)``
     (awaited when a handler's method is ``async def``)."""
 
+    verb = "_notify"
     __slots__ = ("events",)
 
     def __init__(self, events: list[tuple[str, tuple[Any, ...]]]) -> None:
@@ -120,6 +128,7 @@ class Admit(Effect):
     ``aisa_core.admission.Ticket`` (which may say the model is skipped), or raises
     ``BudgetExceededError``."""
 
+    verb = "_admit"
     __slots__ = ("info",)
 
     def __init__(self, info: AttemptInfo) -> None:
@@ -129,6 +138,7 @@ class Admit(Effect):
 class Leave(Effect):
     """An attempt ended: tell the checks (``ticket``) and the observers (``report``)."""
 
+    verb = "_leave"
     __slots__ = ("report", "ticket")
 
     def __init__(self, ticket: Ticket, report: AttemptReport) -> None:
@@ -139,6 +149,7 @@ class Leave(Effect):
 class Done(Effect):
     """A call ended: tell the observers."""
 
+    verb = "_done"
     __slots__ = ("report",)
 
     def __init__(self, report: CallReport) -> None:
@@ -148,6 +159,7 @@ class Done(Effect):
 class Emit(Effect):
     """Hand a chunk to whoever iterates the stream."""
 
+    verb = "_emit"
     __slots__ = ("chunk",)
 
     def __init__(self, chunk: ChatCompletionChunk) -> None:

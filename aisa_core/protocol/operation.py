@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Generator, Sequence
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
-from aisa_core.admission import PASS
+from aisa_core.admission import PASS, Ticket
 from aisa_core.attempts import AttemptInfo, SkippedModel
 from aisa_core.errors import AISAError, Attempt
 from aisa_core.types import ResponseMeta
@@ -21,9 +21,10 @@ from .report import QUIET, CallLog, Watch
 from .retry import AttemptPlan, Step
 from .wire import Reply, Request, raise_for_status
 
-__all__ = ["Answering", "Operation", "run"]
+__all__ = ["Answering", "Operation", "attempts", "run"]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class Operation(Generic[T]):
@@ -110,6 +111,35 @@ class Answering(Operation[M]):
         return result
 
 
+def attempts(
+    op: Operation[Any],
+    plan: AttemptPlan,
+    log: CallLog,
+    one: Callable[[Step], Generator[Effect, Any, R]],
+    cleanup: Effect | None = None,
+) -> Generator[Effect, Any, tuple[Step, Ticket, R]]:
+    """The attempt loop every call shares: wait, ask the checks (a cooling model is skipped),
+    try ``one`` attempt; after a failure (``cleanup`` first, e.g. closing a stream) ask the
+    plan what comes next, which raises when nothing is left. Gives the step that answered."""
+    step = plan.first()
+    while True:
+        if step.wait:
+            yield Sleep(step.wait)
+        ticket = PASS
+        try:
+            ticket = yield from log.admit(step)
+            if ticket.skipped is None:
+                return step, ticket, (yield from one(step))
+        except AISAError as error:
+            if cleanup is not None:
+                yield cleanup
+            error = op.blame(error)
+            yield from log.failed(ticket, step.model, error)
+            step = yield from log.decide(plan.after_failure, error)
+            continue
+        step = yield from log.decide(plan.skip, ticket.skipped)
+
+
 def run(
     op: Operation[T],
     plan: AttemptPlan,
@@ -119,23 +149,11 @@ def run(
     """One call of ``op``: attempts in the order ``plan`` gives (skipping models the checks
     turn away), until one answers; each attempt and the call reported to the seam."""
     log = CallLog(op, plan, watch, clock=clock)
-    step = plan.first()
-    while True:
-        if step.wait:
-            yield Sleep(step.wait)
-        ticket = PASS
-        try:
-            ticket = yield from log.admit(step)
-            if ticket.skipped is None:
-                reply = yield Send(log.sent(op.request(step.model, step.route)), step.model)
-                result = op.parse(reply, step.model)
-        except AISAError as error:
-            error = op.blame(error)
-            yield from log.failed(ticket, step.model, error)
-            step = yield from log.decide(plan.after_failure, error)
-            continue
-        if ticket.skipped is not None:
-            step = yield from log.decide(plan.skip, ticket.skipped)
-            continue
-        yield from log.succeeded(ticket, step.model, reply, result)
-        return op.finish(result, plan.failures, log.elapsed, tuple(plan.skipped))
+
+    def one(step: Step) -> Generator[Effect, Any, tuple[Reply, T]]:
+        reply = yield Send(log.sent(op.request(step.model, step.route)), step.model)
+        return reply, op.parse(reply, step.model)
+
+    step, ticket, (reply, result) = yield from attempts(op, plan, log, one)
+    yield from log.succeeded(ticket, step.model, reply, result)
+    return op.finish(result, plan.failures, log.elapsed, tuple(plan.skipped))

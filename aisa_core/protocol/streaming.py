@@ -21,9 +21,10 @@ from aisa_core.types import ChatCompletion, ChatCompletionChunk, ResponseMeta
 from .accumulate import Events, StreamAccumulator
 from .chat import Chat, parse_completion
 from .chunks import ChunkReader, completion_chunk
-from .effects import Close, Effect, Emit, Notify, Open, Read, Sleep
+from .effects import Close, Effect, Emit, Notify, Open, Read
+from .operation import attempts
 from .report import QUIET, CallLog, Watch
-from .retry import AttemptPlan
+from .retry import AttemptPlan, Step
 from .wire import Reply, meta_from, raise_for_status, reads_whole
 
 __all__ = ["StreamState", "run_stream"]
@@ -123,27 +124,16 @@ def run_stream(
 def _open(
     op: Chat, plan: AttemptPlan, state: StreamState, log: CallLog
 ) -> Generator[Effect, Any, tuple[ChunkReader, list[ChatCompletionChunk], Ticket, Reply]]:
-    step = plan.first()
-    while True:
-        if step.wait:
-            yield Sleep(step.wait)
-        ticket = PASS
-        try:
-            ticket = yield from log.admit(step)
-            if ticket.skipped is None:
-                reply = yield Open(log.sent(op.request(step.model, step.route)), step.model)
-                reader = ChunkReader(step.model)
-                head = yield from _head(reply, reader, step.model)
-        except AISAError as error:
-            yield Close()
-            yield from log.failed(ticket, step.model, error)
-            step = yield from log.decide(plan.after_failure, error)
-            continue
-        if ticket.skipped is not None:
-            step = yield from log.decide(plan.skip, ticket.skipped)
-            continue
-        state.started(step.model, reply, plan.failures, tuple(plan.skipped))
-        return reader, head, ticket, reply
+    """Open the stream, retrying and falling back until one answers with a chunk."""
+
+    def one(step: Step) -> Generator[Effect, Any, tuple[Reply, ChunkReader, list[Any]]]:
+        reply = yield Open(log.sent(op.request(step.model, step.route)), step.model)
+        reader = ChunkReader(step.model)
+        return reply, reader, (yield from _head(reply, reader, step.model))
+
+    step, ticket, (reply, reader, head) = yield from attempts(op, plan, log, one, Close())
+    state.started(step.model, reply, plan.failures, tuple(plan.skipped))
+    return reader, head, ticket, reply
 
 
 def _head(

@@ -296,3 +296,21 @@ def test_an_idle_observer_costs_no_report(aisa_standin: StandIn) -> None:
     c.settings.observe(always)
     c.chat("c")
     assert len(always.calls) == 1 and len(idle.calls) == 2
+
+
+def test_compare_models_reports_in_the_callers_context(aisa_standin: StandIn) -> None:
+    """Its calls run on worker threads, but observers hear them in the caller's context (its
+    trace span, its usage tracker)."""
+    import contextvars
+
+    where: contextvars.ContextVar[str | None] = contextvars.ContextVar("where", default=None)
+    seen: list[str | None] = []
+
+    class Where:
+        def on_call(self, report: CallReport) -> None:
+            seen.append(where.get())
+
+    c = client(aisa_standin, observers=[Where()])
+    where.set("the caller")
+    assert all(r.ok for r in c.compare_models("hi", [A, B, C]))
+    assert seen == ["the caller"] * 3
