@@ -25,6 +25,8 @@
     ├── MalformedResponseError          the body or an event was not the JSON we expected
     ├── BudgetExceededError             a Budget would be exceeded (before sending)
     │   └── PriceCapExceededError       402 estimated_price_exceeds_max_price (also a 402 error)
+    ├── StoreUnavailableError           the shared store (Redis) did not answer, and
+    │                                   ``on_store_error="raise"`` or ``check=True`` asked to know
     └── AllModelsFailedError            a fallback chain ran out; ``attempts`` has every failure
 
 Error bodies come in several layouts; ``_error_bodies`` reads them all. ``retryable`` is decided by
@@ -78,6 +80,7 @@ __all__ = [
     "PriceCapExceededError",
     "RateLimitError",
     "ServerError",
+    "StoreUnavailableError",
     "StreamError",
     "StreamInterruptedError",
     "UnknownModelError",
@@ -263,6 +266,17 @@ class PriceCapExceededError(BudgetExceededError, InsufficientCreditsError):
     """The gateway refused: its estimate is above ``X-AISA-Max-Price-USD`` (402)."""
 
     default_hint = BudgetExceededError.default_hint
+
+
+class StoreUnavailableError(AISAError):
+    """The shared store (``aisa_core.stores.RedisStore``) could not be reached or did not answer
+    in time, and its ``on_store_error="raise"`` (or ``check=True`` at construction) asked to be
+    told rather than carry on with in-process state. Raised before anything is sent."""
+
+    default_hint = (
+        "Check that Redis is running and that AISA_REDIS_URL points at it, or use "
+        "on_store_error='local' to carry on with in-process state while it is away"
+    )
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,11 @@ answers, and 503 "no available channels"; never 400/401/402/403/404/422 (the nex
 fail the same way whatever the model's health).
 
 The breaker's state lives in a store (``aisa_core.stores``: in this process by default, shared
-by every client, thread and event loop given the same object; a shared store spreads it over
-processes). Latency (exponential averages of total time and of time to first chunk), error rate
-and sample counts are kept in this process, read by latency-aware routing.
+by every client, thread and event loop given the same object; a ``RedisStore``, or
+``AISA_REDIS_URL`` set, spreads it over processes: one worker's failures cool the model down
+for all of them, and one probe is claimed among all of them). Latency (exponential averages of
+total time and of time to first chunk), error rate and sample counts are kept in this process,
+read by latency-aware routing.
 
 One object is shared by passing it (``health=`` on the core clients, ``aisa_health=`` on the
 adapters); ``ModelHealth.default()`` is a process-wide one, used only when asked for.
@@ -37,7 +39,7 @@ from .errors import (
     StreamError,
     UnknownModelError,
 )
-from .stores import MemoryStore, Store, StoreOp, StoreOps, arun_ops, run_ops
+from .stores import Store, StoreOp, StoreOps, arun_ops, default_store, run_ops
 
 __all__ = [
     "BreakerState",
@@ -118,8 +120,8 @@ class ModelHealth:
         self.backoff = backoff
         self.probe_timeout = probe_timeout
         self.alpha = alpha
-        self.store: Store = store if store is not None else MemoryStore()
-        self._prefix = f"aisa:health:{namespace}:"
+        self.store: Store = store if store is not None else default_store()
+        self._prefix = f"health:{namespace}:"
         self._stats: dict[str, ModelStats] = {}
         self._lock = threading.Lock()
 

@@ -70,13 +70,14 @@ T = TypeVar("T")
 class _AsyncIO:
     """Performs one call's effects, awaited; owns a stream's body and its rate-limit slot."""
 
-    __slots__ = ("_body", "_client", "_handlers", "_limiter")
+    __slots__ = ("_body", "_client", "_handlers", "_lease", "_limiter")
 
     def __init__(self, client: AsyncAISAClient, handlers: Sequence[StreamHandler] = ()) -> None:
         self._client = client
         self._handlers = handlers
         self._body: AsyncBody | None = None
         self._limiter: RateLimiter | None = None
+        self._lease: str | None = None
 
     def perform(self, effect: Effect) -> Awaitable[Any]:
         return _PERFORM[type(effect)](self, effect)
@@ -94,7 +95,7 @@ class _AsyncIO:
     async def _open(self, effect: Open) -> Reply:
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
-            await limiter.aacquire()
+            self._lease = await limiter.aacquire()
             self._limiter = limiter
         reply, self._body = await self._client._http.open(effect.request, effect.model)
         return reply
@@ -110,7 +111,7 @@ class _AsyncIO:
                 await body.close(drain=effect.drain)
         finally:
             if limiter is not None:
-                limiter.release()
+                await limiter.arelease(self._lease)
 
     async def _notify(self, effect: Notify) -> None:
         for result in dispatch(self._handlers, effect.events):

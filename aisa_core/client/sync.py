@@ -73,13 +73,14 @@ class _IO:
     rate-limit slot. Dropped unclosed, it leaves them to ordinary code (never a lock taken in a
     finaliser: see ``transport.sync``)."""
 
-    __slots__ = ("_body", "_client", "_handlers", "_limiter")
+    __slots__ = ("_body", "_client", "_handlers", "_lease", "_limiter")
 
     def __init__(self, client: AISAClient, handlers: Sequence[StreamHandler] = ()) -> None:
         self._client = client
         self._handlers = handlers
         self._body: SyncBody | None = None
         self._limiter: RateLimiter | None = None
+        self._lease: str | None = None
 
     def perform(self, effect: Effect) -> Any:
         return _PERFORM[type(effect)](self, effect)
@@ -97,7 +98,7 @@ class _IO:
     def _open(self, effect: Open) -> Reply:
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
-            limiter.acquire()
+            self._lease = limiter.acquire()
             self._limiter = limiter
         reply, self._body = self._client._http.open(effect.request, effect.model)
         return reply
@@ -113,7 +114,7 @@ class _IO:
                 body.close(drain=effect.drain)
         finally:
             if limiter is not None:
-                limiter.release()
+                limiter.release(self._lease)
 
     def _notify(self, effect: Notify) -> None:
         dispatch(self._handlers, effect.events)
@@ -134,19 +135,20 @@ class _IO:
         if self._body is not None:
             self._body.abandon()
         if self._limiter is not None:
-            bury(_Release(self._limiter))
+            bury(_Release(self._limiter, self._lease))
 
 
 class _Release:
     """A rate-limit slot to give back later, from ordinary code."""
 
-    __slots__ = ("_limiter",)
+    __slots__ = ("_lease", "_limiter")
 
-    def __init__(self, limiter: Any) -> None:
+    def __init__(self, limiter: Any, lease: str | None) -> None:
         self._limiter = limiter
+        self._lease = lease
 
     def close(self) -> None:
-        self._limiter.release()
+        self._limiter.release(self._lease)
 
 
 _PERFORM: dict[type[Effect], Callable[[_IO, Any], Any]] = {

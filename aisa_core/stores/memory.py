@@ -1,5 +1,8 @@
 """``MemoryStore``: the default store, in this process. One lock makes each operation atomic for
-every thread and event loop that shares the object; expiry is checked on read."""
+every thread and event loop that shares the object; expiry is checked on read.
+
+``gcra`` is the rate arithmetic both the in-process ``RateLimiter`` and this store's
+``rate_admit`` use (``RedisStore`` runs the same steps in a Lua script on the server)."""
 
 from __future__ import annotations
 
@@ -8,7 +11,20 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "gcra"]
+
+
+def gcra(tat: int, now: int, interval: int, burst: int = 1) -> tuple[int, int]:
+    """One request at ``now`` against the theoretical arrival time ``tat`` (integers, e.g.
+    nanoseconds): ``(0, new_tat)`` when it may be sent now, and is charged; else
+    ``(wait, tat)``, how long until it may, with nothing charged.
+
+    With ``burst=1`` two requests are never closer than ``interval``; ``burst=B`` lets B go
+    back to back. Integers keep "N in any window" exact (no rounding lets an N+1th in)."""
+    earliest = tat - (burst - 1) * interval
+    if now < earliest:
+        return earliest - now, tat
+    return 0, max(tat, now) + interval
 
 
 class MemoryStore:
@@ -97,3 +113,68 @@ class MemoryStore:
         with self._lock:
             for key in keys:
                 self._data.pop(key, None)
+
+    # --- maps of counters (the cost ledger) -------------------------------------------------
+
+    def incr_field(self, key: str, field: str, amount: float, ttl: float | None = None) -> float:
+        with self._lock:
+            now = self._clock()
+            fields = self._get(key, now)
+            if fields is None:
+                fields = {}
+                self._put(key, fields, ttl, now)
+            fields[field] = fields.get(field, 0) + amount
+            value: float = fields[field]
+            return value
+
+    def get_fields(self, key: str) -> dict[str, float]:
+        with self._lock:
+            return dict(self._get(key, self._clock()) or {})
+
+    # --- the rate limiter's shared state: a GCRA timestamp and leases -----------------------
+
+    def rate_admit(
+        self, key: str, token: str, max_concurrent: int, lease: float, interval_us: int, burst: int
+    ) -> float:
+        with self._lock:
+            now = self._clock()
+            leases = self._leases(key, now) if max_concurrent else None
+            if leases is not None and len(leases) >= max_concurrent:
+                return -max(min(leases.values()) - now, 0.001)
+            if interval_us:
+                now_us = round(now * 1e6)
+                tat = self._get(key + ":tat", now)
+                wait, new = gcra(now_us if tat is None else tat, now_us, interval_us, burst)
+                if wait:
+                    return wait / 1e6
+                self._put(key + ":tat", new, (new - now_us) / 1e6 + 1, now)
+            if leases is not None:
+                leases[token] = now + lease
+                self._put(key + ":leases", leases, 2 * lease, now)
+            return 0.0
+
+    def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
+        with self._lock:
+            now = self._clock()
+            leases = self._leases(key, now)
+            held = [t for t in tokens if t in leases]
+            for token in held:
+                leases[token] = now + lease
+            if held:
+                self._put(key + ":leases", leases, 2 * lease, now)
+            return len(held)
+
+    def rate_release(self, key: str, token: str) -> None:
+        with self._lock:
+            self._leases(key, self._clock()).pop(token, None)
+
+    def rate_in_flight(self, key: str) -> int:
+        with self._lock:
+            return len(self._leases(key, self._clock()))
+
+    def _leases(self, key: str, now: float) -> dict[str, float]:
+        """The live leases of limiter ``key`` (expired ones dropped), held in place."""
+        leases: dict[str, float] = self._get(key + ":leases", now) or {}
+        for token in [t for t, expires in leases.items() if expires <= now]:
+            del leases[token]
+        return leases
