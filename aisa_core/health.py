@@ -153,19 +153,28 @@ class ModelHealth:
 
     def admit_ops(self, info: AttemptInfo) -> StoreOps[HealthTicket]:
         """Before an attempt: skip a cooling model, or claim the half-open probe."""
-        open_key, trips_key, fail_key, probe_key = self._keys(info.model)
+        open_key, trips_key, fail_key, _ = self._keys(info.model)
         until, trips, fails = yield StoreOp(self.store, "get_many", [open_key, trips_key, fail_key])
         dirty = bool(trips or fails)
         if until is not None and not info.force:
             return HealthTicket(info.model, SkippedModel(info.model, "cooling down", until))
         if trips and not info.force:
-            token = uuid.uuid4().hex
-            claimed = yield StoreOp(self.store, "add", probe_key, token, self.probe_timeout)
-            if not claimed:
-                reason = "another call is probing it"
-                return HealthTicket(info.model, SkippedModel(info.model, reason, None))
-            return HealthTicket(info.model, probe=True, dirty=True)
+            return (yield from self._claim_probe(info.model))
         return HealthTicket(info.model, probe=info.force and dirty, dirty=dirty)
+
+    def _claim_probe(self, model: str) -> StoreOps[HealthTicket]:
+        """Claim the half-open probe, atomically, so one caller of all probes. A failed probe
+        reopens the breaker and then frees the claim, so a caller that read the state before
+        the reopening may claim after it: it looks again, and backs off if it was reopened."""
+        open_key, _, _, probe_key = self._keys(model)
+        claimed = yield StoreOp(self.store, "add", probe_key, uuid.uuid4().hex, self.probe_timeout)
+        if not claimed:
+            return HealthTicket(model, SkippedModel(model, "another call is probing it", None))
+        (until,) = yield StoreOp(self.store, "get_many", [open_key])
+        if until is not None:
+            yield StoreOp(self.store, "delete", [probe_key])
+            return HealthTicket(model, SkippedModel(model, "cooling down", until))
+        return HealthTicket(model, probe=True, dirty=True)
 
     def record_ops(self, ticket: HealthTicket, report: AttemptReport) -> StoreOps[None]:
         """After an attempt: count a failure (tripping the breaker), or clear the record."""

@@ -29,13 +29,14 @@ __all__ = ["KeyLimits", "LimitStats", "Limits", "Refusal"]
 class LimitStats:
     """What the stand-in saw of one key since the limits were set: requests let through
     (``times``: when each arrived, ``time.monotonic``), refused by rate and by concurrency,
-    and the most in flight at once."""
+    the most in flight at once, and how many are in flight now."""
 
     admitted: int = 0
     refused_rate: int = 0
     refused_concurrency: int = 0
     peak_in_flight: int = 0
     times: list[float] = field(default_factory=list)
+    in_flight: int = 0
 
     @property
     def refused(self) -> int:
@@ -155,5 +156,10 @@ class Limits:
                 return LimitStats()
             s = limits.stats
             return LimitStats(
-                s.admitted, s.refused_rate, s.refused_concurrency, s.peak_in_flight, list(s.times)
+                s.admitted,
+                s.refused_rate,
+                s.refused_concurrency,
+                s.peak_in_flight,
+                list(s.times),
+                limits.in_flight,
             )

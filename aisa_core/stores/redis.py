@@ -51,6 +51,8 @@ logger = logging.getLogger("aisa_core.stores")
 OnStoreError = Literal["local", "raise"]
 _SCHEMES = ("redis", "rediss", "unix")
 _WARN_EVERY = 60.0
+_WARNED: dict[str, float] = {}  # per server URL: when this process last warned that it is away
+_WARNED_LOCK = threading.Lock()
 
 
 def _redacted(url: str) -> str:
@@ -161,7 +163,6 @@ class RedisStore:
             weakref.WeakKeyDictionary()
         )
         self._down_until = 0.0
-        self._warned_at = -math.inf
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> RedisStore:
@@ -278,9 +279,7 @@ class RedisStore:
             self._down_until = time.monotonic() + self.retry_interval
         if self.on_store_error == "raise":
             raise self._unavailable(error)
-        now = time.monotonic()
-        if now - self._warned_at >= _WARN_EVERY:
-            self._warned_at = now
+        if self._may_warn():
             logger.warning(
                 "Redis at %s is unavailable (%s); carrying on with in-process state until it "
                 "answers (on_store_error='local'; this warning repeats at most once a minute)",
@@ -288,6 +287,15 @@ class RedisStore:
                 _describe(error),
             )
         return getattr(self._local, command.op)(*command.args)
+
+    def _may_warn(self) -> bool:
+        """At most one warning a minute per server, however many stores point at it."""
+        now = time.monotonic()
+        with _WARNED_LOCK:
+            if now - _WARNED.get(self.url, -math.inf) < _WARN_EVERY:
+                return False
+            _WARNED[self.url] = now
+            return True
 
     def _unavailable(self, error: Exception | None) -> StoreUnavailableError:
         return StoreUnavailableError(

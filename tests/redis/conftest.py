@@ -11,6 +11,14 @@ from aisa_core.stores import RedisStore
 from tests.redis.server import RedisServer
 
 
+@pytest.fixture(autouse=True)
+def _warn_afresh() -> None:
+    """Each test sees the store's first "Redis is away" warning (one a minute per server)."""
+    from aisa_core.stores import redis as module
+
+    module._WARNED.clear()
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[RedisServer]:
     with RedisServer() as server:
