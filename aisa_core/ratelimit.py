@@ -194,11 +194,8 @@ class RateLimiter:
             self._slots.leave()
 
     async def arelease(self, lease: str | None = None) -> None:
-        """``release`` for async code (a shared limiter's store is awaited)."""
-        if self._shared is not None:
-            await self._shared.arelease(lease)
-        else:
-            self._slots.leave()
+        """``release``, for async code."""
+        self.release(lease)  # nothing to await: a shared slot is handed back in the background
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:

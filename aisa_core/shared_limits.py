@@ -3,16 +3,20 @@ its limits for every process that uses the same store and ``namespace``.
 
 - **Requests per minute**: the in-process limiter's GCRA (no burst unless asked), its timestamp
   in the store and its clock the store's (``Store.rate_admit``, one atomic step on the server).
-- **Requests in flight**: leases. A slot is a lease named by a random token, in the same atomic
-  step as the rate (a request takes its slot and is charged at the same moment, when it may be
-  sent: "charged when sent, after its slot", as in-process). A lease expires ``lease`` seconds
-  after it was taken or last renewed, and each process renews the leases it holds every
+- **Requests in flight**: leases. A slot is a lease named by a random token, taken in the same
+  atomic step as the rate (a request takes its slot and is charged at the same moment, when it
+  may be sent: "charged when sent, after its slot", as in-process). A lease expires ``lease``
+  seconds after it was taken or last renewed, and each process renews the leases it holds every
   ``lease / 3`` seconds from one background thread. A process that dies holding slots (SIGKILL,
   out of memory, a machine gone) stops renewing, so its slots come free within ``lease``.
 - **Waiting** is by asking again (processes cannot wake each other): the store says how long
   until the request's turn, so a rate wait is one sleep; a request waiting for a slot asks again
   after a short backoff (2 ms doubling to 25 ms, jittered, never past the first lease's
   expiry). Within a process one request at a time asks (the limiter's turn), in arrival order.
+- **One round trip a request**: a slot given back is handed to the store by the process's next
+  request, in the same step that takes that request's slot (released first, so a process
+  running at its limit never finds its own finished requests in the way), or by the background
+  thread within ``RELEASE_DELAY`` (20 ms) when no request comes first, or at exit.
 
 Why a thread renews, rather than each read of a stream: a slot must stay held for as long as
 its request is open, whatever the request does. A non-streamed call blocks in one read for its
@@ -26,6 +30,8 @@ Giving a slot back never raises: a lease that cannot be released (the store is a
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import logging
 import math
 import os
@@ -33,16 +39,20 @@ import random
 import threading
 import time
 import uuid
+import weakref
+from collections.abc import Sequence
 
 from .errors import AISAError, ConfigurationError
 from .stores import Pause, Store, StoreOp, StoreOps, arun_ops, run_ops
 
-__all__ = ["SharedLimits"]
+__all__ = ["RELEASE_DELAY", "SharedLimits"]
 
 logger = logging.getLogger("aisa_core.ratelimit")
 
+RELEASE_DELAY = 0.02
 _FIRST_BACKOFF = 0.002
 _LAST_BACKOFF = 0.025
+_EVERY: weakref.WeakSet[SharedLimits] = weakref.WeakSet()  # to flush at exit
 
 
 class SharedLimits:
@@ -66,10 +76,12 @@ class SharedLimits:
         self.interval_us = math.ceil(60e6 / requests_per_minute) + 1 if requests_per_minute else 0
         self.burst = burst
         self.lease = float(lease)
-        self._renewer = _Renewer(self)
+        self._keeper = _Keeper(self)
+        _EVERY.add(self)
 
-    def admit_ops(self, token: str) -> StoreOps[None]:
-        """Ask until the request may go: its slot taken (as lease ``token``) and its turn come."""
+    def admit_ops(self, token: str, released: Sequence[str] = ()) -> StoreOps[None]:
+        """Ask until the request may go: its slot taken (as lease ``token``) and its turn come;
+        the first ask also gives back the slots ``released``."""
         backoff = _FIRST_BACKOFF
         while True:
             wait = yield StoreOp(
@@ -81,7 +93,9 @@ class SharedLimits:
                 self.lease,
                 self.interval_us,
                 self.burst,
+                released,
             )
+            released = ()
             if wait == 0:
                 return
             if wait > 0:  # a free slot, not yet its turn: the store says exactly when
@@ -92,68 +106,70 @@ class SharedLimits:
 
     def take(self) -> float:
         """Charge one request now if the rate allows (``0.0``), else the seconds until it would."""
-        wait = self.store.rate_admit(self.key, "", 0, self.lease, self.interval_us, self.burst)
+        wait = self.store.rate_admit(self.key, "", 0, self.lease, self.interval_us, self.burst, ())
         return max(0.0, wait)
 
     def acquire(self) -> str | None:
-        token = uuid.uuid4().hex
+        token, released = uuid.uuid4().hex, self._keeper.take_released()
         try:
-            run_ops(self.admit_ops(token))
-        except BaseException as error:  # interrupted, maybe after the store said yes
-            if not isinstance(error, AISAError):
-                self.release(token)
+            run_ops(self.admit_ops(token, released))
+        except BaseException as error:
+            self._failed(token, released, error)
             raise
         return self._held(token)
 
     async def aacquire(self) -> str | None:
-        token = uuid.uuid4().hex
+        token, released = uuid.uuid4().hex, self._keeper.take_released()
         try:
-            await arun_ops(self.admit_ops(token))
-        except BaseException as error:  # cancelled, maybe after the store said yes
-            if not isinstance(error, AISAError):
-                await self.arelease(token)
+            await arun_ops(self.admit_ops(token, released))
+        except BaseException as error:
+            self._failed(token, released, error)
             raise
         return self._held(token)
+
+    def _failed(self, token: str, released: Sequence[str], error: BaseException) -> None:
+        """The ask failed or was interrupted: the slots it carried are given back later, and
+        its own, if the store said yes just before the interruption, too."""
+        again = [*released] if isinstance(error, AISAError) else [*released, token]
+        for lease in again:
+            self._keeper.release(lease)
 
     def _held(self, token: str) -> str | None:
         if not self.max_concurrent:
             return None
-        self._renewer.hold(token)
+        self._keeper.hold(token)
         return token
 
-    def _release_ops(self, token: str | None) -> StoreOps[None]:
-        token = self._renewer.drop(token)
-        if token is not None and self.max_concurrent:
-            yield StoreOp(self.store, "rate_release", self.key, token)
-
     def release(self, token: str | None = None) -> None:
-        """Give back the slot ``token`` (``None``: one this process holds)."""
-        try:
-            run_ops(self._release_ops(token))
-        except AISAError as error:
-            _released_by_expiry(error)
+        """Give back the slot ``token`` (``None``: one this process holds), without waiting:
+        the next request, or the background thread, hands it to the store."""
+        if self.max_concurrent:
+            self._keeper.release(token)
 
-    async def arelease(self, token: str | None = None) -> None:
-        try:
-            await arun_ops(self._release_ops(token))
-        except AISAError as error:
-            _released_by_expiry(error)
+    def flush(self) -> None:
+        """Hand every slot given back to the store now (never raises)."""
+        released = self._keeper.take_released()
+        if released:
+            try:
+                self.store.rate_release(self.key, released)
+            except Exception as error:  # e.g. StoreUnavailableError: the leases expire
+                logger.warning("could not give rate-limit slots back (%s); they expire", error)
 
     @property
     def in_flight(self) -> int:
-        """Slots held now, by every process (a store read)."""
+        """Slots held now, by every process (a store read; slots given back are flushed)."""
         if not self.max_concurrent:
             return 0
+        self.flush()
         return self.store.rate_in_flight(self.key)
 
 
-def _released_by_expiry(error: AISAError) -> None:
-    logger.warning("could not give a rate-limit slot back (%s); its lease will expire", error)
-
-
-class _Renewer:
-    """Renews the leases this process holds, every ``lease / 3`` seconds, from one daemon
-    thread that runs only while any is held. A child made by ``fork`` holds none."""
+class _Keeper:
+    """This process's side of the leases: the ones it holds (renewed every ``lease / 3``
+    seconds) and the ones given back but not yet handed to the store (flushed within
+    ``RELEASE_DELAY``), kept by one daemon thread that beats every ``RELEASE_DELAY`` while
+    there are any and ends when there are none (a request never waits for it, nor wakes it).
+    A child made by ``fork`` holds none: the parent's leases are the parent's."""
 
     def __init__(self, limits: SharedLimits) -> None:
         self._limits = limits
@@ -162,42 +178,68 @@ class _Renewer:
     def _forget(self) -> None:
         self._pid = os.getpid()
         self._held: set[str] = set()
+        self._released: list[str] = []
+        self._renew_at = 0.0
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
     def _here(self) -> None:
         if self._pid != os.getpid():
-            self._forget()  # the parent's leases are the parent's to renew and release
+            self._forget()
+
+    def _run_thread(self) -> None:
+        """Start the thread if it is not running (call holding ``_lock``)."""
+        if self._thread is None:
+            self._renew_at = time.monotonic() + self._limits.lease / 3
+            self._thread = threading.Thread(target=self._run, name="aisa-leases", daemon=True)
+            self._thread.start()
 
     def hold(self, token: str) -> None:
         self._here()
         with self._lock:
             self._held.add(token)
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="aisa-lease-renewer", daemon=True
-                )
-                self._thread.start()
+            self._run_thread()
 
-    def drop(self, token: str | None) -> str | None:
-        """Stop renewing ``token`` (``None``: any one held); the token to release."""
+    def release(self, token: str | None) -> None:
         self._here()
         with self._lock:
             if token is None:
-                return self._held.pop() if self._held else None
+                if not self._held:
+                    return
+                token = self._held.pop()
             self._held.discard(token)
-            return token
+            self._released.append(token)
+            self._run_thread()
+
+    def take_released(self) -> list[str]:
+        self._here()
+        with self._lock:
+            released, self._released = self._released, []
+            return released
 
     def _run(self) -> None:
         limits = self._limits
         while True:
-            time.sleep(limits.lease / 3)
+            time.sleep(RELEASE_DELAY)
             with self._lock:
-                tokens = list(self._held)
-                if not tokens:
+                if not self._held and not self._released:
                     self._thread = None
                     return
-            try:
-                limits.store.rate_renew(limits.key, tokens, limits.lease)
-            except Exception as error:  # the store is away: the next beat tries again
-                logger.debug("renewing %d rate-limit leases failed: %s", len(tokens), error)
+                now = time.monotonic()
+                held = list(self._held) if now >= self._renew_at else []
+                if held:
+                    self._renew_at = now + limits.lease / 3
+            limits.flush()
+            if held:
+                try:
+                    limits.store.rate_renew(limits.key, held, limits.lease)
+                except Exception as error:  # the store is away: the next beat tries again
+                    logger.debug("renewing %d rate-limit leases failed: %s", len(held), error)
+
+
+@atexit.register
+def _flush_all() -> None:
+    """Slots given back just before the process ends reach the store (else they expire)."""
+    for limits in list(_EVERY):
+        with contextlib.suppress(Exception):
+            limits.flush()

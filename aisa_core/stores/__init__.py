@@ -93,15 +93,22 @@ class Store(Protocol):
         ...
 
     def rate_admit(
-        self, key: str, token: str, max_concurrent: int, lease: float, interval_us: int, burst: int
+        self,
+        key: str,
+        token: str,
+        max_concurrent: int,
+        lease: float,
+        interval_us: int,
+        burst: int,
+        released: Sequence[str] = (),
     ) -> float:
-        """One request of rate limiter ``key`` asks to go now. With ``max_concurrent`` (0: no
-        limit) it needs a free slot, taken as a lease named ``token`` that expires ``lease``
-        seconds from now unless renewed; with ``interval_us`` (0: no rate) its turn by
-        ``gcra(..., burst)`` on the store's clock, in microseconds. Both are taken, or neither:
-        ``0.0``. Else nothing changes and the answer says why: a positive number is the seconds
-        until its turn, a negative one that every slot is held (minus the seconds until the
-        first lease expires)."""
+        """One request of rate limiter ``key`` asks to go now, after the leases ``released``
+        are given back. With ``max_concurrent`` (0: no limit) it needs a free slot, taken as a
+        lease named ``token`` that expires ``lease`` seconds from now unless renewed; with
+        ``interval_us`` (0: no rate) its turn by ``gcra(..., burst)`` on the store's clock, in
+        microseconds. Both are taken, or neither: ``0.0``. Else nothing else changes and the
+        answer says why: a positive number is the seconds until its turn, a negative one that
+        every slot is held (minus the seconds until the first lease expires)."""
         ...
 
     def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
@@ -109,8 +116,8 @@ class Store(Protocol):
         how many were still held."""
         ...
 
-    def rate_release(self, key: str, token: str) -> None:
-        """Give the lease ``token`` back (nothing if it expired)."""
+    def rate_release(self, key: str, tokens: Sequence[str]) -> None:
+        """Give the leases ``tokens`` back (nothing for those that expired)."""
         ...
 
     def rate_in_flight(self, key: str) -> int:

@@ -100,13 +100,15 @@ return redis.call('HGETALL', KEYS[1])
 """
 
 # KEYS: the GCRA timestamp, the leases (a sorted set: token -> expiry in ms).
-# ARGV: token, max_concurrent (0: none), lease ms, interval us (0: none), burst.
+# ARGV: token, max_concurrent (0: none), lease ms, interval us (0: none), burst, then the
+# tokens of leases given back (removed first, whatever the answer).
 # {0, 0}: admitted; {1, ms until the first lease expires}: every slot held; {2, us}: its turn
-# is that far off. Nothing changes unless admitted.
+# is that far off. Nothing else changes unless admitted.
 _RATE_ADMIT = """
 local now = now_us()
 local now_ms = math.floor(now / 1000)
 local limit, lease = tonumber(ARGV[2]), tonumber(ARGV[3])
+for i = 6, #ARGV do redis.call('ZREM', KEYS[2], ARGV[i]) end
 if limit > 0 then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now_ms)
   if redis.call('ZCARD', KEYS[2]) >= limit then
@@ -146,7 +148,7 @@ return held
 """
 
 _RATE_RELEASE = """
-return redis.call('ZREM', KEYS[1], ARGV[1])
+return redis.call('ZREM', KEYS[1], unpack(ARGV))
 """
 
 _RATE_IN_FLIGHT = """

@@ -134,12 +134,21 @@ class MemoryStore:
     # --- the rate limiter's shared state: a GCRA timestamp and leases -----------------------
 
     def rate_admit(
-        self, key: str, token: str, max_concurrent: int, lease: float, interval_us: int, burst: int
+        self,
+        key: str,
+        token: str,
+        max_concurrent: int,
+        lease: float,
+        interval_us: int,
+        burst: int,
+        released: Sequence[str] = (),
     ) -> float:
         with self._lock:
             now = self._clock()
-            leases = self._leases(key, now) if max_concurrent else None
-            if leases is not None and len(leases) >= max_concurrent:
+            leases = self._leases(key, now)
+            for gone in released:
+                leases.pop(gone, None)
+            if max_concurrent and len(leases) >= max_concurrent:
                 return -max(min(leases.values()) - now, 0.001)
             if interval_us:
                 now_us = round(now * 1e6)
@@ -148,7 +157,7 @@ class MemoryStore:
                 if wait:
                     return wait / 1e6
                 self._put(key + ":tat", new, (new - now_us) / 1e6 + 1, now)
-            if leases is not None:
+            if max_concurrent:
                 leases[token] = now + lease
                 self._put(key + ":leases", leases, 2 * lease, now)
             return 0.0
@@ -164,9 +173,11 @@ class MemoryStore:
                 self._put(key + ":leases", leases, 2 * lease, now)
             return len(held)
 
-    def rate_release(self, key: str, token: str) -> None:
+    def rate_release(self, key: str, tokens: Sequence[str]) -> None:
         with self._lock:
-            self._leases(key, self._clock()).pop(token, None)
+            leases = self._leases(key, self._clock())
+            for token in tokens:
+                leases.pop(token, None)
 
     def rate_in_flight(self, key: str) -> int:
         with self._lock:

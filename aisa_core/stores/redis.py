@@ -345,18 +345,26 @@ class RedisStore:
         return _Command("get_fields", (key,), [key], [], _fields)
 
     def _rate_admit(
-        self, key: str, token: str, limit: int, lease: float, interval_us: int, burst: int
+        self,
+        key: str,
+        token: str,
+        limit: int,
+        lease: float,
+        interval_us: int,
+        burst: int,
+        released: Sequence[str],
     ) -> _Command:
-        args = (key, token, limit, lease, interval_us, burst)
-        argv = [token, limit, _ms(lease), interval_us, burst]
+        args = (key, token, limit, lease, interval_us, burst, released)
+        argv = [token, limit, _ms(lease), interval_us, burst, *released]
         return _Command("rate_admit", args, [key + ":tat", key + ":leases"], argv, _admitted)
 
     def _rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> _Command:
         argv = [_ms(lease), *tokens]
         return _Command("rate_renew", (key, tokens, lease), [key + ":leases"], argv, int)
 
-    def _rate_release(self, key: str, token: str) -> _Command:
-        return _Command("rate_release", (key, token), [key + ":leases"], [token], lambda raw: None)
+    def _rate_release(self, key: str, tokens: Sequence[str]) -> _Command:
+        argv = list(tokens)
+        return _Command("rate_release", (key, tokens), [key + ":leases"], argv, lambda raw: None)
 
     def _rate_in_flight(self, key: str) -> _Command:
         return _Command("rate_in_flight", (key,), [key + ":leases"], [], int)
@@ -430,16 +438,30 @@ class RedisStore:
         return await self._ado(self._get_fields(key))  # type: ignore[no-any-return]
 
     def rate_admit(
-        self, key: str, token: str, max_concurrent: int, lease: float, interval_us: int, burst: int
+        self,
+        key: str,
+        token: str,
+        max_concurrent: int,
+        lease: float,
+        interval_us: int,
+        burst: int,
+        released: Sequence[str] = (),
     ) -> float:
-        command = self._rate_admit(key, token, max_concurrent, lease, interval_us, burst)
-        return self._do(command)  # type: ignore[no-any-return]
+        args = (key, token, max_concurrent, lease, interval_us, burst, released)
+        return self._do(self._rate_admit(*args))  # type: ignore[no-any-return]
 
     async def arate_admit(
-        self, key: str, token: str, max_concurrent: int, lease: float, interval_us: int, burst: int
+        self,
+        key: str,
+        token: str,
+        max_concurrent: int,
+        lease: float,
+        interval_us: int,
+        burst: int,
+        released: Sequence[str] = (),
     ) -> float:
-        command = self._rate_admit(key, token, max_concurrent, lease, interval_us, burst)
-        return await self._ado(command)  # type: ignore[no-any-return]
+        args = (key, token, max_concurrent, lease, interval_us, burst, released)
+        return await self._ado(self._rate_admit(*args))  # type: ignore[no-any-return]
 
     def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
         return self._do(self._rate_renew(key, tokens, lease)) if tokens else 0
@@ -447,11 +469,13 @@ class RedisStore:
     async def arate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
         return await self._ado(self._rate_renew(key, tokens, lease)) if tokens else 0
 
-    def rate_release(self, key: str, token: str) -> None:
-        self._do(self._rate_release(key, token))
+    def rate_release(self, key: str, tokens: Sequence[str]) -> None:
+        if tokens:
+            self._do(self._rate_release(key, tokens))
 
-    async def arate_release(self, key: str, token: str) -> None:
-        await self._ado(self._rate_release(key, token))
+    async def arate_release(self, key: str, tokens: Sequence[str]) -> None:
+        if tokens:
+            await self._ado(self._rate_release(key, tokens))
 
     def rate_in_flight(self, key: str) -> int:
         return self._do(self._rate_in_flight(key))  # type: ignore[no-any-return]

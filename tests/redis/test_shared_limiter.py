@@ -53,6 +53,7 @@ def test_two_limiters_on_one_store_share_the_slots(store: RedisStore, second: Re
     waiter.join(5)
     assert not waiter.is_alive()
     one.release(leases[1])
+    time.sleep(0.05)  # slots given back reach the store within a few milliseconds
     assert one.in_flight == 0 == other.in_flight
 
 
@@ -99,11 +100,11 @@ def test_a_held_slot_is_renewed_past_its_lease(store: RedisStore, second: RedisS
     holder.release(lease)
     waiter.join(5)
     assert not waiter.is_alive()
-    renewer = holder._shared._renewer  # type: ignore[union-attr]
+    keeper = holder._shared._keeper  # type: ignore[union-attr]
     deadline = time.monotonic() + 3
-    while renewer._thread is not None and time.monotonic() < deadline:
+    while keeper._thread is not None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert renewer._thread is None  # nothing held: the renewing thread has ended
+    assert keeper._thread is None  # nothing held: the background thread has ended
 
 
 def test_the_client_holds_a_lease_per_request(redis_url: str, aisa_standin: StandIn) -> None:
@@ -166,14 +167,41 @@ def test_a_pickled_limiter_goes_on_sharing(store: RedisStore) -> None:
     assert isinstance(local.store, MemoryStore) and local._shared is None
 
 
-def test_release_never_raises(redis_url: str) -> None:
+def test_one_round_trip_a_request(store: RedisStore, second: RedisStore) -> None:
+    """A slot given back rides on the process's next ask; with none coming, the background
+    thread hands it over within a few milliseconds."""
+    calls: list[str] = []
+    for name in ("rate_admit", "rate_release"):
+        method = getattr(store, name)
+        setattr(store, name, lambda *a, _m=method, _n=name: calls.append(_n) or _m(*a))
+    limiter = RateLimiter(1e9, 1, store=store)  # one slot: each request needs the last one's
+    started = time.monotonic()
+    for _ in range(20):
+        with limiter.slot():
+            pass
+    assert time.monotonic() - started < 1.0  # never waited for its own slot to come back
+    assert calls.count("rate_admit") == 20 and calls.count("rate_release") <= 1
+    deadline = time.monotonic() + 2
+    while (
+        RateLimiter(max_concurrent=1, store=second)._shared.store.rate_in_flight(  # type: ignore[union-attr]
+            "ratelimit:default"
+        )
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.001)
+    assert time.monotonic() < deadline and calls.count("rate_release") <= 2
+
+
+def test_release_never_raises(redis_url: str, caplog: pytest.LogCaptureFixture) -> None:
     limiter = RateLimiter(max_concurrent=1, store=RedisStore(redis_url, on_store_error="raise"))
     lease = limiter.acquire()
-    limiter.store = limiter._shared.store = RedisStore(
+    limiter.store = limiter._shared.store = RedisStore(  # type: ignore[union-attr]
         "redis://127.0.0.1:1/0", on_store_error="raise"
-    )  # type: ignore[union-attr]
-    limiter.release(lease)  # the lease will expire by itself
+    )
+    limiter.release(lease)
     limiter.release()  # nothing held: nothing to do
+    limiter._shared.flush()  # type: ignore[union-attr]  # the store is away: a warning, no error
+    assert "they expire" in caplog.text
 
 
 def test_without_a_store_the_limiter_is_this_processs(
