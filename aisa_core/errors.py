@@ -25,8 +25,7 @@
     ├── MalformedResponseError          the body or an event was not the JSON we expected
     ├── BudgetExceededError             a Budget would be exceeded (before sending)
     │   └── PriceCapExceededError       402 estimated_price_exceeds_max_price (also a 402 error)
-    ├── StoreUnavailableError           the shared store (Redis) did not answer, and
-    │                                   ``on_store_error="raise"`` or ``check=True`` asked to know
+    ├── StoreUnavailableError           the shared store (Redis) is away: on_store_error="raise"
     └── AllModelsFailedError            a fallback chain ran out; ``attempts`` has every failure
 
 Error bodies come in several layouts; ``_error_bodies`` reads them all. ``retryable`` is decided by
@@ -268,15 +267,8 @@ class PriceCapExceededError(BudgetExceededError, InsufficientCreditsError):
     default_hint = BudgetExceededError.default_hint
 
 
-class StoreUnavailableError(AISAError):
-    """The shared store (``aisa_core.stores.RedisStore``) could not be reached or did not answer
-    in time, and its ``on_store_error="raise"`` (or ``check=True`` at construction) asked to be
-    told rather than carry on with in-process state. Raised before anything is sent."""
-
-    default_hint = (
-        "Check that Redis is running and that AISA_REDIS_URL points at it, or use "
-        "on_store_error='local' to carry on with in-process state while it is away"
-    )
+class StoreUnavailableError(AISAError):  # a RedisStore asked to raise (or check) got no answer
+    default_hint = "Check Redis and AISA_REDIS_URL, or use on_store_error='local'"
 
 
 @dataclass(frozen=True)

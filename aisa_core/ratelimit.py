@@ -106,9 +106,10 @@ class RateLimiter:
             )
 
     @classmethod
-    def tier(cls, name: Literal["free", "starter", "growth"]) -> RateLimiter:
+    def tier(cls, name: Literal["free", "starter", "growth"], **options: Any) -> RateLimiter:
+        """A tier's limits; ``options`` as for the constructor (``store=``, ``namespace=``)."""
         rpm, concurrent = TIERS[name]
-        return cls(rpm, concurrent)
+        return cls(rpm, concurrent, **options)
 
     def __repr__(self) -> str:
         burst = f", burst={self.burst}" if self.burst > 1 else ""

@@ -43,7 +43,7 @@ import weakref
 from collections.abc import Sequence
 
 from .errors import AISAError, ConfigurationError
-from .stores import Pause, Store, StoreOp, StoreOps, arun_ops, run_ops
+from .stores import Pause, RateRule, Store, StoreOp, StoreOps, arun_ops, run_ops
 
 __all__ = ["RELEASE_DELAY", "SharedLimits"]
 
@@ -72,10 +72,11 @@ class SharedLimits:
         self.store = store
         self.key = f"ratelimit:{namespace}"
         self.max_concurrent = max_concurrent or 0
-        # Microseconds (the store's clock), one more than 60/N, as in-process.
-        self.interval_us = math.ceil(60e6 / requests_per_minute) + 1 if requests_per_minute else 0
-        self.burst = burst
         self.lease = float(lease)
+        # Microseconds (the store's clock), one more than 60/N, as in-process.
+        interval = math.ceil(60e6 / requests_per_minute) + 1 if requests_per_minute else 0
+        self.rule = RateRule(self.max_concurrent, self.lease, interval, burst)
+        self._rate_only = RateRule(0, self.lease, interval, burst)
         self._keeper = _Keeper(self)
         _EVERY.add(self)
 
@@ -84,17 +85,7 @@ class SharedLimits:
         the first ask also gives back the slots ``released``."""
         backoff = _FIRST_BACKOFF
         while True:
-            wait = yield StoreOp(
-                self.store,
-                "rate_admit",
-                self.key,
-                token,
-                self.max_concurrent,
-                self.lease,
-                self.interval_us,
-                self.burst,
-                released,
-            )
+            wait = yield StoreOp(self.store, "rate_admit", self.key, token, self.rule, released)
             released = ()
             if wait == 0:
                 return
@@ -106,7 +97,7 @@ class SharedLimits:
 
     def take(self) -> float:
         """Charge one request now if the rate allows (``0.0``), else the seconds until it would."""
-        wait = self.store.rate_admit(self.key, "", 0, self.lease, self.interval_us, self.burst, ())
+        wait = self.store.rate_admit(self.key, "", self._rate_only)
         return max(0.0, wait)
 
     def acquire(self) -> str | None:

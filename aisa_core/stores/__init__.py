@@ -27,13 +27,14 @@ import time
 from collections.abc import Generator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from .memory import MemoryStore
+from .memory import MemoryStore, RateRule
 from .redis import RedisStore
 
 __all__ = [
     "REDIS_URL_ENV",
     "MemoryStore",
     "Pause",
+    "RateRule",
     "RedisStore",
     "Store",
     "StoreOp",
@@ -93,22 +94,15 @@ class Store(Protocol):
         ...
 
     def rate_admit(
-        self,
-        key: str,
-        token: str,
-        max_concurrent: int,
-        lease: float,
-        interval_us: int,
-        burst: int,
-        released: Sequence[str] = (),
+        self, key: str, token: str, rule: RateRule, released: Sequence[str] = ()
     ) -> float:
         """One request of rate limiter ``key`` asks to go now, after the leases ``released``
-        are given back. With ``max_concurrent`` (0: no limit) it needs a free slot, taken as a
-        lease named ``token`` that expires ``lease`` seconds from now unless renewed; with
-        ``interval_us`` (0: no rate) its turn by ``gcra(..., burst)`` on the store's clock, in
-        microseconds. Both are taken, or neither: ``0.0``. Else nothing else changes and the
-        answer says why: a positive number is the seconds until its turn, a negative one that
-        every slot is held (minus the seconds until the first lease expires)."""
+        are given back. With ``rule.max_concurrent`` it needs a free slot, taken as a lease
+        named ``token`` that expires ``rule.lease`` seconds from now unless renewed; with
+        ``rule.interval_us`` its turn by ``gcra`` on the store's clock, in microseconds. Both
+        are taken, or neither: ``0.0``. Else nothing else changes and the answer says why: a
+        positive number is the seconds until its turn, a negative one that every slot is held
+        (minus the seconds until the first lease expires)."""
         ...
 
     def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:

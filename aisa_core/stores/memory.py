@@ -9,9 +9,22 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MemoryStore", "gcra"]
+__all__ = ["MemoryStore", "RateRule", "gcra"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateRule:
+    """A shared rate limiter's limits, as its store applies them: at most ``max_concurrent``
+    leases of ``lease`` seconds (0: no limit), and a turn every ``interval_us`` microseconds
+    with ``burst`` back to back (0: no rate)."""
+
+    max_concurrent: int
+    lease: float
+    interval_us: int
+    burst: int = 1
 
 
 def gcra(tat: int, now: int, interval: int, burst: int = 1) -> tuple[int, int]:
@@ -134,32 +147,26 @@ class MemoryStore:
     # --- the rate limiter's shared state: a GCRA timestamp and leases -----------------------
 
     def rate_admit(
-        self,
-        key: str,
-        token: str,
-        max_concurrent: int,
-        lease: float,
-        interval_us: int,
-        burst: int,
-        released: Sequence[str] = (),
+        self, key: str, token: str, rule: RateRule, released: Sequence[str] = ()
     ) -> float:
         with self._lock:
             now = self._clock()
             leases = self._leases(key, now)
             for gone in released:
                 leases.pop(gone, None)
-            if max_concurrent and len(leases) >= max_concurrent:
+            if rule.max_concurrent and len(leases) >= rule.max_concurrent:
                 return -max(min(leases.values()) - now, 0.001)
-            if interval_us:
+            if rule.interval_us:
                 now_us = round(now * 1e6)
                 tat = self._get(key + ":tat", now)
-                wait, new = gcra(now_us if tat is None else tat, now_us, interval_us, burst)
+                start = now_us if tat is None else tat
+                wait, new = gcra(start, now_us, rule.interval_us, rule.burst)
                 if wait:
                     return wait / 1e6
                 self._put(key + ":tat", new, (new - now_us) / 1e6 + 1, now)
-            if max_concurrent:
-                leases[token] = now + lease
-                self._put(key + ":leases", leases, 2 * lease, now)
+            if rule.max_concurrent:
+                leases[token] = now + rule.lease
+                self._put(key + ":leases", leases, 2 * rule.lease, now)
             return 0.0
 
     def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:

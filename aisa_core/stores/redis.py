@@ -31,15 +31,15 @@ import os
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from aisa_core.errors import ConfigurationError, StoreUnavailableError
 
+from ._commands import Command, Commands
 from ._lua import SCRIPTS
-from .memory import MemoryStore
+from .memory import MemoryStore, RateRule
 
 if TYPE_CHECKING:
     import asyncio
@@ -65,44 +65,6 @@ def _redacted(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-def _encode(value: Any) -> bytes:
-    """Numbers as Redis writes them (so scripts can add to them), strings tagged ``s:``."""
-    if isinstance(value, str):
-        return b"s:" + value.encode()
-    if isinstance(value, (bool, int)):
-        return str(int(value)).encode()
-    if isinstance(value, float):
-        return repr(value).encode()
-    raise TypeError(f"a store keeps numbers and strings, not {type(value).__name__}")
-
-
-def _decode(raw: bytes | None) -> Any:
-    if raw is None:
-        return None
-    if raw.startswith(b"s:"):
-        return raw[2:].decode()
-    try:
-        return int(raw)
-    except ValueError:
-        return float(raw)
-
-
-def _ms(seconds: float) -> int:
-    return max(1, math.ceil(seconds * 1000))
-
-
-@dataclass(frozen=True, slots=True)
-class _Command:
-    """One store operation: the script to run on Redis, and the ``MemoryStore`` call that
-    stands in for it when Redis is away."""
-
-    op: str
-    args: tuple[Any, ...]
-    keys: list[str]
-    argv: list[Any]
-    decode: Callable[[Any], Any] = lambda raw: raw
-
-
 class _Connection:
     """A client with the scripts registered on it (sync or asyncio: same calls, awaited)."""
 
@@ -112,7 +74,7 @@ class _Connection:
         self.client = client
         self.scripts = {name: client.register_script(body) for name, body in SCRIPTS.items()}
 
-    def run(self, command: _Command, prefix: str) -> Any:
+    def run(self, command: Command, prefix: str) -> Any:
         keys = [prefix + key for key in command.keys]
         return self.scripts[command.op](keys=keys, args=command.argv)
 
@@ -148,6 +110,7 @@ class RedisStore:
         self.socket_timeout = float(socket_timeout)
         self.on_store_error: OnStoreError = on_store_error
         self.default_ttl = default_ttl
+        self._build = Commands(default_ttl)
         self.retry_interval = retry_interval
         self._local = MemoryStore()
         self._lock = threading.Lock()
@@ -253,7 +216,7 @@ class RedisStore:
 
     # --- running a command, or standing in for Redis ------------------------------------------
 
-    def _do(self, command: _Command) -> Any:
+    def _do(self, command: Command) -> Any:
         from redis.exceptions import RedisError
 
         if time.monotonic() >= self._down_until:
@@ -263,7 +226,7 @@ class RedisStore:
                 return self._instead(command, error)
         return self._instead(command, None)
 
-    async def _ado(self, command: _Command) -> Any:
+    async def _ado(self, command: Command) -> Any:
         from redis.exceptions import RedisError
 
         if time.monotonic() >= self._down_until:
@@ -273,7 +236,7 @@ class RedisStore:
                 return self._instead(command, error)
         return self._instead(command, None)
 
-    def _instead(self, command: _Command, error: Exception | None) -> Any:
+    def _instead(self, command: Command, error: Exception | None) -> Any:
         """Redis failed (``error``) or failed less than ``retry_interval`` ago (``None``)."""
         if error is not None:
             self._down_until = time.monotonic() + self.retry_interval
@@ -304,202 +267,104 @@ class RedisStore:
 
     # --- the operations -------------------------------------------------------------------------
 
-    def _ttl(self, ttl: float | None) -> tuple[int, int]:
-        """``(milliseconds, sliding)``: the asked expiry, else ``default_ttl`` renewed by each
-        write (0: none)."""
-        if ttl is not None:
-            return _ms(ttl), 0
-        return (0 if self.default_ttl is None else _ms(self.default_ttl)), 1
-
-    def _now(self) -> _Command:
-        return _Command("now", (), [], [], lambda raw: int(raw[0]) + int(raw[1]) / 1e6)
-
-    def _get_many(self, keys: Sequence[str]) -> _Command:
-        return _Command("get_many", (keys,), list(keys), [], lambda raw: [_decode(v) for v in raw])
-
-    def _set(self, key: str, value: Any, ttl: float | None, only_if_absent: bool) -> _Command:
-        op, args = ("add", (key, value, ttl)) if only_if_absent else ("set", (key, value, ttl))
-        argv = [_encode(value), self._ttl(ttl)[0], int(only_if_absent)]
-        return _Command(op, args, [key], argv, bool)
-
-    def _incr(self, key: str, amount: float, limit: float | None, ttl: float | None) -> _Command:
-        ms, sliding = self._ttl(ttl)
-        if limit is None:
-            return _Command("incr", (key, amount, ttl), [key], [amount, ms, sliding], _decode)
-        argv = [repr(float(amount)), repr(float(limit)), ms, sliding]
-        return _Command("incr_within", (key, amount, limit, ttl), [key], argv, _within)
-
-    def _ewma(self, key: str, value: float, alpha: float, ttl: float | None) -> _Command:
-        argv = [repr(float(value)), repr(float(alpha)), self._ttl(ttl)[0]]
-        return _Command("ewma", (key, value, alpha, ttl), [key], argv, _decode)
-
-    def _delete(self, keys: Sequence[str]) -> _Command:
-        return _Command("delete", (keys,), list(keys), [], lambda raw: None)
-
-    def _incr_field(self, key: str, field: str, amount: float, ttl: float | None) -> _Command:
-        ms, sliding = self._ttl(ttl)
-        argv = [field, repr(float(amount)), ms, sliding]
-        return _Command("incr_field", (key, field, amount, ttl), [key], argv, _decode)
-
-    def _get_fields(self, key: str) -> _Command:
-        return _Command("get_fields", (key,), [key], [], _fields)
-
-    def _rate_admit(
-        self,
-        key: str,
-        token: str,
-        limit: int,
-        lease: float,
-        interval_us: int,
-        burst: int,
-        released: Sequence[str],
-    ) -> _Command:
-        args = (key, token, limit, lease, interval_us, burst, released)
-        argv = [token, limit, _ms(lease), interval_us, burst, *released]
-        return _Command("rate_admit", args, [key + ":tat", key + ":leases"], argv, _admitted)
-
-    def _rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> _Command:
-        argv = [_ms(lease), *tokens]
-        return _Command("rate_renew", (key, tokens, lease), [key + ":leases"], argv, int)
-
-    def _rate_release(self, key: str, tokens: Sequence[str]) -> _Command:
-        argv = list(tokens)
-        return _Command("rate_release", (key, tokens), [key + ":leases"], argv, lambda raw: None)
-
-    def _rate_in_flight(self, key: str) -> _Command:
-        return _Command("rate_in_flight", (key,), [key + ":leases"], [], int)
-
     # Blocking, and awaited (``a`` + the name): one line each over the commands above.
 
     def now(self) -> float:
-        return self._do(self._now())  # type: ignore[no-any-return]
+        return self._do(self._build.now())  # type: ignore[no-any-return]
 
     async def anow(self) -> float:
-        return await self._ado(self._now())  # type: ignore[no-any-return]
+        return await self._ado(self._build.now())  # type: ignore[no-any-return]
 
     def get_many(self, keys: Sequence[str]) -> list[Any]:
-        return self._do(self._get_many(keys)) if keys else []
+        return self._do(self._build.get_many(keys)) if keys else []
 
     async def aget_many(self, keys: Sequence[str]) -> list[Any]:
-        return await self._ado(self._get_many(keys)) if keys else []
+        return await self._ado(self._build.get_many(keys)) if keys else []
 
     def set(self, key: str, value: Any, ttl: float | None = None) -> None:
-        self._do(self._set(key, value, ttl, False))
+        self._do(self._build.set(key, value, ttl, False))
 
     async def aset(self, key: str, value: Any, ttl: float | None = None) -> None:
-        await self._ado(self._set(key, value, ttl, False))
+        await self._ado(self._build.set(key, value, ttl, False))
 
     def add(self, key: str, value: Any, ttl: float | None = None) -> bool:
-        return self._do(self._set(key, value, ttl, True))  # type: ignore[no-any-return]
+        return self._do(self._build.set(key, value, ttl, True))  # type: ignore[no-any-return]
 
     async def aadd(self, key: str, value: Any, ttl: float | None = None) -> bool:
-        return await self._ado(self._set(key, value, ttl, True))  # type: ignore[no-any-return]
+        return await self._ado(self._build.set(key, value, ttl, True))  # type: ignore[no-any-return]
 
     def incr(self, key: str, amount: float = 1, ttl: float | None = None) -> float:
-        return self._do(self._incr(key, amount, None, ttl))  # type: ignore[no-any-return]
+        return self._do(self._build.incr(key, amount, None, ttl))  # type: ignore[no-any-return]
 
     async def aincr(self, key: str, amount: float = 1, ttl: float | None = None) -> float:
-        return await self._ado(self._incr(key, amount, None, ttl))  # type: ignore[no-any-return]
+        return await self._ado(self._build.incr(key, amount, None, ttl))  # type: ignore[no-any-return]
 
     def incr_within(self, key: str, amount: float, limit: float, ttl: float | None = None) -> float:
-        return self._do(self._incr(key, amount, limit, ttl))  # type: ignore[no-any-return]
+        return self._do(self._build.incr(key, amount, limit, ttl))  # type: ignore[no-any-return]
 
     async def aincr_within(
         self, key: str, amount: float, limit: float, ttl: float | None = None
     ) -> float:
-        return await self._ado(self._incr(key, amount, limit, ttl))  # type: ignore[no-any-return]
+        return await self._ado(self._build.incr(key, amount, limit, ttl))  # type: ignore[no-any-return]
 
     def ewma(self, key: str, value: float, alpha: float, ttl: float | None = None) -> float:
-        return self._do(self._ewma(key, value, alpha, ttl))  # type: ignore[no-any-return]
+        return self._do(self._build.ewma(key, value, alpha, ttl))  # type: ignore[no-any-return]
 
     async def aewma(self, key: str, value: float, alpha: float, ttl: float | None = None) -> float:
-        return await self._ado(self._ewma(key, value, alpha, ttl))  # type: ignore[no-any-return]
+        return await self._ado(self._build.ewma(key, value, alpha, ttl))  # type: ignore[no-any-return]
 
     def delete(self, keys: Sequence[str]) -> None:
         if keys:
-            self._do(self._delete(keys))
+            self._do(self._build.delete(keys))
 
     async def adelete(self, keys: Sequence[str]) -> None:
         if keys:
-            await self._ado(self._delete(keys))
+            await self._ado(self._build.delete(keys))
 
     def incr_field(self, key: str, field: str, amount: float, ttl: float | None = None) -> float:
-        return self._do(self._incr_field(key, field, amount, ttl))  # type: ignore[no-any-return]
+        return self._do(self._build.incr_field(key, field, amount, ttl))  # type: ignore[no-any-return]
 
     async def aincr_field(
         self, key: str, field: str, amount: float, ttl: float | None = None
     ) -> float:
-        return await self._ado(self._incr_field(key, field, amount, ttl))  # type: ignore[no-any-return]
+        return await self._ado(self._build.incr_field(key, field, amount, ttl))  # type: ignore[no-any-return]
 
     def get_fields(self, key: str) -> dict[str, float]:
-        return self._do(self._get_fields(key))  # type: ignore[no-any-return]
+        return self._do(self._build.get_fields(key))  # type: ignore[no-any-return]
 
     async def aget_fields(self, key: str) -> dict[str, float]:
-        return await self._ado(self._get_fields(key))  # type: ignore[no-any-return]
+        return await self._ado(self._build.get_fields(key))  # type: ignore[no-any-return]
 
     def rate_admit(
-        self,
-        key: str,
-        token: str,
-        max_concurrent: int,
-        lease: float,
-        interval_us: int,
-        burst: int,
-        released: Sequence[str] = (),
+        self, key: str, token: str, rule: RateRule, released: Sequence[str] = ()
     ) -> float:
-        args = (key, token, max_concurrent, lease, interval_us, burst, released)
-        return self._do(self._rate_admit(*args))  # type: ignore[no-any-return]
+        return self._do(self._build.rate_admit(key, token, rule, released))  # type: ignore[no-any-return]
 
     async def arate_admit(
-        self,
-        key: str,
-        token: str,
-        max_concurrent: int,
-        lease: float,
-        interval_us: int,
-        burst: int,
-        released: Sequence[str] = (),
+        self, key: str, token: str, rule: RateRule, released: Sequence[str] = ()
     ) -> float:
-        args = (key, token, max_concurrent, lease, interval_us, burst, released)
-        return await self._ado(self._rate_admit(*args))  # type: ignore[no-any-return]
+        command = self._build.rate_admit(key, token, rule, released)
+        return await self._ado(command)  # type: ignore[no-any-return]
 
     def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
-        return self._do(self._rate_renew(key, tokens, lease)) if tokens else 0
+        return self._do(self._build.rate_renew(key, tokens, lease)) if tokens else 0
 
     async def arate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
-        return await self._ado(self._rate_renew(key, tokens, lease)) if tokens else 0
+        return await self._ado(self._build.rate_renew(key, tokens, lease)) if tokens else 0
 
     def rate_release(self, key: str, tokens: Sequence[str]) -> None:
         if tokens:
-            self._do(self._rate_release(key, tokens))
+            self._do(self._build.rate_release(key, tokens))
 
     async def arate_release(self, key: str, tokens: Sequence[str]) -> None:
         if tokens:
-            await self._ado(self._rate_release(key, tokens))
+            await self._ado(self._build.rate_release(key, tokens))
 
     def rate_in_flight(self, key: str) -> int:
-        return self._do(self._rate_in_flight(key))  # type: ignore[no-any-return]
+        return self._do(self._build.rate_in_flight(key))  # type: ignore[no-any-return]
 
     async def arate_in_flight(self, key: str) -> int:
-        return await self._ado(self._rate_in_flight(key))  # type: ignore[no-any-return]
-
-
-def _within(raw: list[Any]) -> float:
-    ok, value = raw
-    return _decode(value) if int(ok) else -1 - _decode(value)  # type: ignore[no-any-return]
-
-
-def _fields(raw: list[bytes]) -> dict[str, float]:
-    return {raw[i].decode(): _decode(raw[i + 1]) for i in range(0, len(raw), 2)}
-
-
-def _admitted(raw: list[Any]) -> float:
-    code, value = int(raw[0]), int(raw[1])
-    if code == 0:
-        return 0.0
-    if code == 1:
-        return -max(value, 1) / 1000
-    return value / 1e6
+        return await self._ado(self._build.rate_in_flight(key))  # type: ignore[no-any-return]
 
 
 def _describe(error: Exception | None) -> str:

@@ -83,7 +83,7 @@ def test_a_slot_nobody_renews_comes_free_within_the_lease(
     store: RedisStore, second: RedisStore
 ) -> None:
     dead = SharedLimits(store, "default", None, 1, 1, lease=0.5)
-    assert store.rate_admit(dead.key, "held-by-a-dead-worker", 1, 0.5, 0, 1) == 0.0
+    assert store.rate_admit(dead.key, "held-by-a-dead-worker", dead.rule) == 0.0
     alive = RateLimiter(max_concurrent=1, store=second, lease=0.5)
     started = time.monotonic()
     alive.release(alive.acquire())

@@ -16,7 +16,7 @@ import pytest
 from aisa_core import Budget, CostLedger, ModelHealth, RateLimiter
 from aisa_core.attempts import AttemptInfo, AttemptReport
 from aisa_core.errors import ConfigurationError, RateLimitError, StoreUnavailableError
-from aisa_core.stores import MemoryStore, RedisStore, Store, default_store, run_ops
+from aisa_core.stores import MemoryStore, RateRule, RedisStore, Store, default_store, run_ops
 
 Expiry = Callable[[str], float | None]
 
@@ -120,46 +120,50 @@ def test_counters_in_a_map(any_store: tuple[Store, Expiry]) -> None:
 def test_rate_admit_takes_a_slot_and_a_turn_or_neither(any_store: tuple[Store, Expiry]) -> None:
     store, _ = any_store
     second = 1_000_000  # one request a second, in microseconds
-    assert store.rate_admit("r", "a", 2, 60, second, 1) == 0.0
-    wait = store.rate_admit("r", "b", 2, 60, second, 1)
+    assert store.rate_admit("r", "a", RateRule(2, 60, second, 1)) == 0.0
+    wait = store.rate_admit("r", "b", RateRule(2, 60, second, 1))
     assert 0.9 < wait <= 1.0  # its turn is a second away...
     assert store.rate_in_flight("r") == 1  # ...and it took no slot meanwhile
-    assert store.rate_admit("r", "c", 2, 60, 0, 1) == 0.0  # no rate: only the slot
-    full = store.rate_admit("r", "d", 2, 60, 0, 1)
+    assert store.rate_admit("r", "c", RateRule(2, 60, 0, 1)) == 0.0  # no rate: only the slot
+    full = store.rate_admit("r", "d", RateRule(2, 60, 0, 1))
     assert -60 <= full < 0  # every slot held: minus the time until the first lease expires
     store.rate_release("r", ["a"])
     assert store.rate_in_flight("r") == 1
-    assert store.rate_admit("r", "d", 2, 60, 0, 1) == 0.0
+    assert store.rate_admit("r", "d", RateRule(2, 60, 0, 1)) == 0.0
 
 
 def test_leases_given_back_with_the_next_ask(any_store: tuple[Store, Expiry]) -> None:
     store, _ = any_store
-    assert store.rate_admit("r", "a", 1, 60, 0, 1) == 0.0
-    assert store.rate_admit("r", "b", 1, 60, 0, 1) < 0  # full
-    assert store.rate_admit("r", "b", 1, 60, 0, 1, ["a"]) == 0.0  # "a" goes first, "b" fits
+    assert store.rate_admit("r", "a", RateRule(1, 60, 0, 1)) == 0.0
+    assert store.rate_admit("r", "b", RateRule(1, 60, 0, 1)) < 0  # full
+    assert (
+        store.rate_admit("r", "b", RateRule(1, 60, 0, 1), ["a"]) == 0.0
+    )  # "a" goes first, "b" fits
     assert store.rate_in_flight("r") == 1
-    assert store.rate_admit("r", "c", 1, 60, 10**9, 1, ["b"]) == 0.0
-    assert store.rate_admit("r", "d", 1, 60, 10**9, 1, ["c"]) > 0  # refused for its turn...
+    assert store.rate_admit("r", "c", RateRule(1, 60, 10**9, 1), ["b"]) == 0.0
+    assert (
+        store.rate_admit("r", "d", RateRule(1, 60, 10**9, 1), ["c"]) > 0
+    )  # refused for its turn...
     assert store.rate_in_flight("r") == 0  # ...but "c" was given back all the same
     store.rate_release("r", [])
 
 
 def test_a_burst_lets_that_many_go_back_to_back(any_store: tuple[Store, Expiry]) -> None:
     store, _ = any_store
-    waits = [store.rate_admit("r", "", 0, 60, 1_000_000, 3) for _ in range(4)]
+    waits = [store.rate_admit("r", "", RateRule(0, 60, 1_000_000, 3)) for _ in range(4)]
     assert waits[:3] == [0.0, 0.0, 0.0] and waits[3] > 0.9
 
 
 def test_a_lease_expires_unless_renewed(any_store: tuple[Store, Expiry]) -> None:
     store, _ = any_store
-    assert store.rate_admit("r", "kept", 2, 1.0, 0, 1) == 0.0
-    assert store.rate_admit("r", "lost", 2, 1.0, 0, 1) == 0.0
+    assert store.rate_admit("r", "kept", RateRule(2, 1.0, 0, 1)) == 0.0
+    assert store.rate_admit("r", "lost", RateRule(2, 1.0, 0, 1)) == 0.0
     for _ in range(4):
         time.sleep(0.3)
         assert store.rate_renew("r", ["kept", "never-held"], 1.0) == 1
     assert store.rate_in_flight("r") == 1  # "lost" expired (1.2 s > 1 s); "kept" lives on
     assert store.rate_renew("r", ["lost"], 1.0) == 0
-    assert store.rate_admit("r", "new", 2, 1.0, 0, 1) == 0.0
+    assert store.rate_admit("r", "new", RateRule(2, 1.0, 0, 1)) == 0.0
 
 
 def test_redis_keys_are_prefixed_and_all_expire(store: RedisStore, raw: Any) -> None:
@@ -195,7 +199,7 @@ async def test_awaited_twins_match_the_blocking_calls(astore: RedisStore) -> Non
     assert await astore.aewma("e", 4.0, 0.5) == 4.0
     assert await astore.aincr_field("m", "f", 1.25) == 1.25
     assert await astore.aget_fields("m") == {"f": 1.25}
-    assert await astore.arate_admit("r", "t", 1, 60, 0, 1) == 0.0
+    assert await astore.arate_admit("r", "t", RateRule(1, 60, 0, 1)) == 0.0
     assert await astore.arate_renew("r", ["t"], 60) == 1
     assert await astore.arate_in_flight("r") == 1
     await astore.arate_release("r", ["t"])
