@@ -113,14 +113,15 @@ class RedisStore:
         self._build = Commands(default_ttl)
         self.retry_interval = retry_interval
         self._local = MemoryStore()
-        self._lock = threading.Lock()
         self._reset()
         if check:
             self.ping()
 
     def _reset(self) -> None:
-        """Per-process state: a child made by ``fork`` starts here again."""
+        """Per-process state: a child made by ``fork`` starts here again (with a lock of its
+        own: another thread of the parent may have held the parent's at the fork)."""
         self._pid = os.getpid()
+        self._lock = threading.Lock()
         self._sync: _Connection | None = None
         self._async: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connection] = (
             weakref.WeakKeyDictionary()

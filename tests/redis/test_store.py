@@ -317,3 +317,19 @@ def test_an_unrelated_event_loop_gets_its_own_client(store: RedisStore) -> None:
 
     assert asyncio.run(one()) == 1
     assert asyncio.run(one()) == 2
+
+
+def test_a_forked_child_makes_its_own_connections(store: RedisStore) -> None:
+    """A child made by ``fork`` must not share the parent's sockets (their replies would
+    interleave): it opens its own, and the parent's keep working."""
+    import os
+
+    assert store.incr("n") == 1  # the parent's client is connected
+    pid = os.fork()
+    if pid == 0:  # the child: exit code 0 only if its increments are right
+        code = 0 if [store.incr("n") for _ in range(50)][-1] >= 51 else 1
+        os._exit(code)
+    parent = [store.incr("n") for _ in range(50)]
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert parent == sorted(parent) and store.get_many(["n"]) == [101]
