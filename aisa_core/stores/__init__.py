@@ -27,6 +27,8 @@ import time
 from collections.abc import Generator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
+from aisa_core.errors import ConfigurationError
+
 from .memory import MemoryStore, RateRule
 from .redis import RedisStore
 
@@ -201,5 +203,8 @@ def default_store() -> Store:
     with _SHARED_LOCK:
         store = _SHARED.get(url)
         if store is None:
-            store = _SHARED[url] = RedisStore.from_url(url)
+            try:
+                store = _SHARED[url] = RedisStore.from_url(url)
+            except ConfigurationError as error:
+                raise ConfigurationError(f"{REDIS_URL_ENV}: {error.message}") from error
         return store

@@ -300,6 +300,9 @@ def test_default_store_follows_the_environment(
     assert isinstance(shared, RedisStore) and shared.url == redis_url
     assert default_store() is shared  # one client per URL and process
     assert RedisStore.from_url(redis_url).url == redis_url
+    monkeypatch.setenv("AISA_REDIS_URL", "localhost:6379")
+    with pytest.raises(ConfigurationError, match="AISA_REDIS_URL"):
+        ModelHealth()  # a bad URL is refused when the object is made, naming the variable
 
 
 def test_ttls_are_whole_milliseconds_at_least_one(store: RedisStore, raw: Any) -> None:
