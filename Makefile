@@ -7,6 +7,7 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 .PHONY: demo test lint types unit bench standin notebooks clean
 
 $(STAMP): pyproject.toml constraints.txt
+	scripts/ensure_redis.sh  # the Redis tests and benchmark start a real redis-server
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'

@@ -6,8 +6,9 @@
 
 The pieces: ``AISAClient`` / ``AsyncAISAClient`` (chat, streams with callbacks, tools, vision,
 retries, fallback chains, models, balance, cost quotes, ``compare_models``, ``embed``,
-``rerank``), the error tree in
-``aisa_core.errors``, content builders in ``aisa_core.content``, tool helpers in
+``rerank``), the error tree in ``aisa_core.errors``, the shared state of many workers
+(``RateLimiter``, ``ModelHealth``, ``Budget`` and ``CostLedger`` on a ``RedisStore``:
+``aisa_core.stores``), content builders in ``aisa_core.content``, tool helpers in
 ``aisa_core.tools``, the capability table in ``aisa_core.capabilities``, and the offline
 stand-in gateway in ``aisa_core.standin``.
 """
@@ -61,16 +62,18 @@ from .errors import (
     PriceCapExceededError,
     RateLimitError,
     ServerError,
+    StoreUnavailableError,
     StreamError,
     StreamInterruptedError,
     UnknownModelError,
     UnprocessableEntityError,
 )
 from .health import ModelHealth, ModelStats
+from .ledger import CostLedger
 from .protocol.retry import AttemptPlan, RetryPolicy, default_fallback_on
 from .ratelimit import RateLimiter
 from .retrieval import Embeddings, RankedDocument, Ranking
-from .stores import MemoryStore, Store
+from .stores import MemoryStore, RedisStore, Store, default_store
 from .tools import normalize_tool_choice, to_response_format, to_tool
 from .types import (
     Balance,
@@ -128,6 +131,7 @@ __all__ = [
     "ConflictError",
     "ContentPolicyError",
     "ContextWindowExceededError",
+    "CostLedger",
     "CostQuote",
     "Embeddings",
     "InsufficientCreditsError",
@@ -146,12 +150,14 @@ __all__ = [
     "Ranking",
     "RateLimitError",
     "RateLimiter",
+    "RedisStore",
     "ResponseMeta",
     "RetryPolicy",
     "Secret",
     "ServerError",
     "SkippedModel",
     "Store",
+    "StoreUnavailableError",
     "StreamError",
     "StreamHandler",
     "StreamInterruptedError",
@@ -166,6 +172,7 @@ __all__ = [
     "audio_part",
     "capabilities",
     "default_fallback_on",
+    "default_store",
     "file_part",
     "image_part",
     "normalize_base_url",

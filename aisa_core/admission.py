@@ -96,13 +96,13 @@ class Gates:
     async def aleave(self, ticket: Ticket, report: AttemptReport) -> None:
         if ticket is not PASS:
             await arun_ops(self.leave_ops(ticket, report))
-        await _await_all(notify_observers(self.observers, "on_attempt", report))
+        await _await_all(notify_observers(self.observers, "on_attempt", report, awaited=True))
 
     def done(self, report: CallReport) -> None:
         notify_observers(self.observers, "on_call", report)
 
     async def adone(self, report: CallReport) -> None:
-        await _await_all(notify_observers(self.observers, "on_call", report))
+        await _await_all(notify_observers(self.observers, "on_call", report, awaited=True))
 
 
 def _cancelled(info: AttemptInfo) -> AttemptReport:

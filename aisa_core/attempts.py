@@ -9,7 +9,9 @@ An observer is any object with ``on_attempt(report)`` and/or ``on_call(report)``
 in the caller's thread (sync) or task (async), so the caller's context (e.g. the current trace
 span) applies. They must be quick and must not raise (an observer's exception is logged and
 dropped: it never fails the call). In an async client, a method that returns an awaitable is
-awaited.
+awaited, and an observer's ``aon_attempt`` / ``aon_call`` (``async def``), when it has them, is
+awaited instead of the plain method (e.g. ``aisa_core.ledger.CostLedger``, whose store is
+awaited there).
 """
 
 from __future__ import annotations
@@ -134,13 +136,18 @@ class AttemptObserver(Protocol):
 
 
 def notify_observers(
-    observers: Sequence[Any], method: str, report: AttemptReport | CallReport
+    observers: Sequence[Any],
+    method: str,
+    report: AttemptReport | CallReport,
+    *,
+    awaited: bool = False,
 ) -> list[Any]:
-    """Call ``method`` on every observer that has it; returns what they returned (awaitables
-    for the async client to await). An observer that raises is logged, never fatal."""
+    """Call ``method`` on every observer that has it (``awaited``: its ``a<method>`` twin
+    first); returns what they returned (awaitables for the async client to await). An
+    observer that raises is logged, never fatal."""
     results = []
     for observer in observers:
-        fn = getattr(observer, method, None)
+        fn = (awaited and getattr(observer, "a" + method, None)) or getattr(observer, method, None)
         if fn is None:
             continue
         try:

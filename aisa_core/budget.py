@@ -11,6 +11,10 @@ reservation, which is nothing when ``max_tokens`` is set.
 
 ``max_price_usd`` caps each call at the gateway too (``X-AISA-Max-Price-USD``: it answers 402
 when its estimate is higher, raised as ``PriceCapExceededError``, a ``BudgetExceededError``).
+The spend lives in a store like model health's (``store=``; a ``RedisStore``, or
+``AISA_REDIS_URL`` set, makes one budget for every process), and periods follow the store's
+clock (UTC days and hours).
+
 Prices come from the capability table (AIsa's prices); ``prices={model: (input, output)}``
 (USD per million tokens) overrides them. A model with no known price reserves nothing.
 """
@@ -25,7 +29,7 @@ from typing import Any, Literal
 from .attempts import AttemptInfo, AttemptReport
 from .capabilities import capabilities
 from .errors import BudgetExceededError, ConfigurationError
-from .stores import MemoryStore, Store, StoreOp, StoreOps, arun_ops, run_ops
+from .stores import Store, StoreOp, StoreOps, arun_ops, default_store, run_ops
 
 __all__ = ["Budget", "BudgetTicket", "Period"]
 
@@ -68,7 +72,7 @@ class Budget:
             raise ConfigurationError("max_price_usd must be positive")
         self.usd = float(usd)
         self.per = per
-        self.store: Store = store if store is not None else MemoryStore()
+        self.store: Store = store if store is not None else default_store()
         self.namespace = namespace
         self.max_price_usd = max_price_usd
         self.quote = quote
@@ -96,7 +100,7 @@ class Budget:
     def _key(self, now: float) -> str:
         fmt, _ = _PERIODS[self.per]
         period = fmt if self.per == "total" else time.strftime(fmt, time.gmtime(now))
-        return f"aisa:budget:{self.namespace}:{period}"
+        return f"budget:{self.namespace}:{period}"
 
     # --- reservation and settlement, written once over store operations --------------------
 

@@ -25,6 +25,7 @@
     ├── MalformedResponseError          the body or an event was not the JSON we expected
     ├── BudgetExceededError             a Budget would be exceeded (before sending)
     │   └── PriceCapExceededError       402 estimated_price_exceeds_max_price (also a 402 error)
+    ├── StoreUnavailableError           the shared store (Redis) is away: on_store_error="raise"
     └── AllModelsFailedError            a fallback chain ran out; ``attempts`` has every failure
 
 Error bodies come in several layouts; ``_error_bodies`` reads them all. ``retryable`` is decided by
@@ -78,6 +79,7 @@ __all__ = [
     "PriceCapExceededError",
     "RateLimitError",
     "ServerError",
+    "StoreUnavailableError",
     "StreamError",
     "StreamInterruptedError",
     "UnknownModelError",
@@ -263,6 +265,10 @@ class PriceCapExceededError(BudgetExceededError, InsufficientCreditsError):
     """The gateway refused: its estimate is above ``X-AISA-Max-Price-USD`` (402)."""
 
     default_hint = BudgetExceededError.default_hint
+
+
+class StoreUnavailableError(AISAError):  # a RedisStore asked to raise (or check) got no answer
+    default_hint = "Check Redis and AISA_REDIS_URL, or use on_store_error='local'"
 
 
 @dataclass(frozen=True)

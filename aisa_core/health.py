@@ -11,9 +11,11 @@ answers, and 503 "no available channels"; never 400/401/402/403/404/422 (the nex
 fail the same way whatever the model's health).
 
 The breaker's state lives in a store (``aisa_core.stores``: in this process by default, shared
-by every client, thread and event loop given the same object; a shared store spreads it over
-processes). Latency (exponential averages of total time and of time to first chunk), error rate
-and sample counts are kept in this process, read by latency-aware routing.
+by every client, thread and event loop given the same object; a ``RedisStore``, or
+``AISA_REDIS_URL`` set, spreads it over processes: one worker's failures cool the model down
+for all of them, and one probe is claimed among all of them). Latency (exponential averages of
+total time and of time to first chunk), error rate and sample counts are kept in this process,
+read by latency-aware routing.
 
 One object is shared by passing it (``health=`` on the core clients, ``aisa_health=`` on the
 adapters); ``ModelHealth.default()`` is a process-wide one, used only when asked for.
@@ -37,7 +39,7 @@ from .errors import (
     StreamError,
     UnknownModelError,
 )
-from .stores import MemoryStore, Store, StoreOp, StoreOps, arun_ops, run_ops
+from .stores import Store, StoreOp, StoreOps, arun_ops, default_store, run_ops
 
 __all__ = [
     "BreakerState",
@@ -118,8 +120,8 @@ class ModelHealth:
         self.backoff = backoff
         self.probe_timeout = probe_timeout
         self.alpha = alpha
-        self.store: Store = store if store is not None else MemoryStore()
-        self._prefix = f"aisa:health:{namespace}:"
+        self.store: Store = store if store is not None else default_store()
+        self._prefix = f"health:{namespace}:"
         self._stats: dict[str, ModelStats] = {}
         self._lock = threading.Lock()
 
@@ -151,19 +153,28 @@ class ModelHealth:
 
     def admit_ops(self, info: AttemptInfo) -> StoreOps[HealthTicket]:
         """Before an attempt: skip a cooling model, or claim the half-open probe."""
-        open_key, trips_key, fail_key, probe_key = self._keys(info.model)
+        open_key, trips_key, fail_key, _ = self._keys(info.model)
         until, trips, fails = yield StoreOp(self.store, "get_many", [open_key, trips_key, fail_key])
         dirty = bool(trips or fails)
         if until is not None and not info.force:
             return HealthTicket(info.model, SkippedModel(info.model, "cooling down", until))
         if trips and not info.force:
-            token = uuid.uuid4().hex
-            claimed = yield StoreOp(self.store, "add", probe_key, token, self.probe_timeout)
-            if not claimed:
-                reason = "another call is probing it"
-                return HealthTicket(info.model, SkippedModel(info.model, reason, None))
-            return HealthTicket(info.model, probe=True, dirty=True)
+            return (yield from self._claim_probe(info.model))
         return HealthTicket(info.model, probe=info.force and dirty, dirty=dirty)
+
+    def _claim_probe(self, model: str) -> StoreOps[HealthTicket]:
+        """Claim the half-open probe, atomically, so one caller of all probes. A failed probe
+        reopens the breaker and then frees the claim, so a caller that read the state before
+        the reopening may claim after it: it looks again, and backs off if it was reopened."""
+        open_key, _, _, probe_key = self._keys(model)
+        claimed = yield StoreOp(self.store, "add", probe_key, uuid.uuid4().hex, self.probe_timeout)
+        if not claimed:
+            return HealthTicket(model, SkippedModel(model, "another call is probing it", None))
+        (until,) = yield StoreOp(self.store, "get_many", [open_key])
+        if until is not None:
+            yield StoreOp(self.store, "delete", [probe_key])
+            return HealthTicket(model, SkippedModel(model, "cooling down", until))
+        return HealthTicket(model, probe=True, dirty=True)
 
     def record_ops(self, ticket: HealthTicket, report: AttemptReport) -> StoreOps[None]:
         """After an attempt: count a failure (tripping the breaker), or clear the record."""

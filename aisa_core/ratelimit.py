@@ -14,6 +14,12 @@ a stalled slot leave spaced out, never all at once.
 
 The arithmetic is pure (``gcra``, ``RateLimiter.take``, on an injectable clock); the waiting is
 in two thin shells (``acquire`` and ``aacquire``), and waiters are served in arrival order.
+
+With a shared ``store`` (a ``RedisStore``; or no ``store`` and ``AISA_REDIS_URL`` set) the same
+limits hold for every process that uses that store and ``namespace``: see ``shared_limits``
+(the rate on the store's clock, slots as leases that a dead process loses within ``lease``
+seconds, waiting by asking again). Without one (or with a ``MemoryStore``) the limits are this
+process's, as described above.
 """
 
 from __future__ import annotations
@@ -24,9 +30,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from .errors import ConfigurationError
+from .shared_limits import SharedLimits
+from .stores import MemoryStore, Store, default_store
+from .stores.memory import gcra
 
 if TYPE_CHECKING:
     import asyncio
@@ -49,24 +58,15 @@ def _check_count(value: object, name: str, note: str) -> None:
         raise ConfigurationError(f"{name} must be a whole number >= 1{note}, got {value!r}")
 
 
-def gcra(tat: int, now: int, interval: int, burst: int = 1) -> tuple[int, int]:
-    """One request at ``now`` against the theoretical arrival time ``tat`` (integers, e.g.
-    nanoseconds): ``(0, new_tat)`` when it may be sent now, and is charged; else
-    ``(wait, tat)``, how long until it may, with nothing charged.
-
-    With ``burst=1`` two requests are never closer than ``interval``; ``burst=B`` lets B go
-    back to back. Integers keep "N in any window" exact (no rounding lets an N+1th in)."""
-    earliest = tat - (burst - 1) * interval
-    if now < earliest:
-        return earliest - now, tat
-    return 0, max(tat, now) + interval
-
-
 class RateLimiter:
     """``requests_per_minute`` (at most that many in any 60 s, evenly spaced unless ``burst``
     allows more back to back) and ``max_concurrent`` (requests in flight, streams included
     until they close). Either may be ``None`` for no limit of that kind. ``clock`` is for
-    tests of the arithmetic (``take``); waits always sleep in real time."""
+    tests of the arithmetic (``take``); waits always sleep in real time.
+
+    ``store`` shares the limits between processes (see the module docstring): every limiter
+    with the same store and ``namespace`` takes from one budget, and a slot is a lease of
+    ``lease`` seconds, renewed while it is held."""
 
     def __init__(
         self,
@@ -75,6 +75,9 @@ class RateLimiter:
         burst: int | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        store: Store | None = None,
+        namespace: str = "default",
+        lease: float = 30.0,
     ) -> None:
         rate = requests_per_minute
         if rate is not None and (
@@ -93,26 +96,39 @@ class RateLimiter:
         self._tat = self._now()
         self._slots = _Gate(max_concurrent)
         self._turn = _Gate(1)  # one request at a time waits for its moment, in arrival order
+        self.store: Store = store if store is not None else default_store()
+        self.namespace = namespace
+        self.lease = lease
+        self._shared: SharedLimits | None = None
+        if not isinstance(self.store, MemoryStore) and (requests_per_minute or max_concurrent):
+            self._shared = SharedLimits(
+                self.store, namespace, requests_per_minute, max_concurrent, self.burst, lease
+            )
 
     @classmethod
-    def tier(cls, name: Literal["free", "starter", "growth"]) -> RateLimiter:
+    def tier(cls, name: Literal["free", "starter", "growth"], **options: Any) -> RateLimiter:
+        """A tier's limits; ``options`` as for the constructor (``store=``, ``namespace=``)."""
         rpm, concurrent = TIERS[name]
-        return cls(rpm, concurrent)
+        return cls(rpm, concurrent, **options)
 
     def __repr__(self) -> str:
         burst = f", burst={self.burst}" if self.burst > 1 else ""
+        shared = "" if self._shared is None else f", store={self.store!r}"
         return (
             f"RateLimiter(requests_per_minute={self.requests_per_minute}, "
-            f"max_concurrent={self.max_concurrent}{burst})"
+            f"max_concurrent={self.max_concurrent}{burst}{shared})"
         )
 
-    def __reduce__(self) -> tuple[type[RateLimiter], tuple[float | None, int | None, int]]:
-        # A pickled limiter (e.g. sent to a worker process) starts fresh in that process.
-        return (RateLimiter, (self.requests_per_minute, self.max_concurrent, self.burst))
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A pickled limiter (e.g. sent to a worker process) keeps its store: an in-process one
+        # starts fresh there, a shared one goes on sharing.
+        settings = (self.requests_per_minute, self.max_concurrent, self.burst)
+        return (_rebuild, (settings, self.store, self.namespace, self.lease))
 
     @property
     def in_flight(self) -> int:
-        return self._slots.count
+        """Requests holding a slot now (shared: in every process, read from the store)."""
+        return self._slots.count if self._shared is None else self._shared.in_flight
 
     def _now(self) -> int:
         return round(self._clock() * NS)
@@ -122,13 +138,19 @@ class RateLimiter:
         until it would, charging nothing."""
         if not self._interval:
             return 0.0
+        if self._shared is not None:
+            return self._shared.take()
         with self._lock:
             wait, self._tat = gcra(self._tat, self._now(), self._interval, self.burst)
         return wait / NS
 
-    def acquire(self) -> None:
+    def acquire(self) -> str | None:
         """Take a slot and wait for the moment to send (sync); give the slot back with
-        ``release``."""
+        ``release``, passing what this returned (a shared limiter's lease, else ``None``)."""
+        if self._shared is not None:
+            self._turn.enter()
+            with self._turn.left_after():
+                return self._shared.acquire()
         self._slots.enter()
         with self._slots.given_back_on_error():
             if self._interval:
@@ -136,12 +158,17 @@ class RateLimiter:
                 with self._turn.left_after():
                     for wait in self._waits():
                         time.sleep(wait)
+        return None
 
-    async def aacquire(self) -> None:
+    async def aacquire(self) -> str | None:
         """Take a slot and wait for the moment to send (async); cancellation gives the slot
         and the turn on."""
         import asyncio
 
+        if self._shared is not None:
+            await self._turn.aenter()
+            with self._turn.left_after():
+                return await self._shared.aacquire()
         await self._slots.aenter()
         with self._slots.given_back_on_error():
             if self._interval:
@@ -149,6 +176,7 @@ class RateLimiter:
                 with self._turn.left_after():
                     for wait in self._waits():
                         await asyncio.sleep(wait)
+        return None
 
     def _waits(self) -> Iterator[float]:
         """The sleeps before this request (holding the turn) is charged: each time it wakes,
@@ -158,27 +186,42 @@ class RateLimiter:
             yield wait
             wait = self.take()
 
-    def release(self) -> None:
-        """Give back a slot taken with ``acquire`` or ``aacquire``."""
-        self._slots.leave()
+    def release(self, lease: str | None = None) -> None:
+        """Give back a slot taken with ``acquire`` or ``aacquire`` (``lease``: what it
+        returned). Never raises: a shared slot that cannot be given back expires."""
+        if self._shared is not None:
+            self._shared.release(lease)
+        else:
+            self._slots.leave()
+
+    async def arelease(self, lease: str | None = None) -> None:
+        """``release``, for async code."""
+        self.release(lease)  # nothing to await: a shared slot is handed back in the background
 
     @contextlib.contextmanager
     def slot(self) -> Iterator[None]:
         """Hold one request slot (sync)."""
-        self.acquire()
+        lease = self.acquire()
         try:
             yield
         finally:
-            self.release()
+            self.release(lease)
 
     @contextlib.asynccontextmanager
     async def aslot(self) -> AsyncIterator[None]:
         """Hold one request slot (async)."""
-        await self.aacquire()
+        lease = await self.aacquire()
         try:
             yield
         finally:
-            self.release()
+            await self.arelease(lease)
+
+
+def _rebuild(
+    settings: tuple[float | None, int | None, int], store: Store, namespace: str, lease: float
+) -> RateLimiter:
+    rpm, concurrent, burst = settings
+    return RateLimiter(rpm, concurrent, burst, store=store, namespace=namespace, lease=lease)
 
 
 class _Gate:

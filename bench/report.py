@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import live
+import shared
 
 RAW = "raw httpx"
 RAW_ASYNC = "raw httpx AsyncClient"
@@ -237,6 +238,7 @@ TARGETS: tuple[tuple[str, Value, str, float, bool], ...] = (
         True,
     ),
     *live.TARGETS,
+    *shared.TARGETS,
 )
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
@@ -455,6 +457,13 @@ def markdown(results: Results) -> str:
             out += ["", f"## {title}", "", *render(results)]
     if "health" in results or "latency" in results:
         out += ["", "## Live signals (stand-in gateway, bench/live.py)", "", *live.section(results)]
+    if "limiter" in results:
+        out += [
+            "",
+            "## Rate limiter shared through Redis (bench/shared.py)",
+            "",
+            *shared.section(results),
+        ]
     out += ["", "## Notes", "", *[f"- {note}" for note in meta.get("notes", [])], ""]
     out += ["Versions: " + ", ".join(f"{k} {v}" for k, v in meta["versions"].items()), ""]
     return "\n".join(out)

@@ -1,6 +1,8 @@
 """The benchmark: ``python bench/run.py [--quick] [--only call,stream,import,async,routing,...]``
 (``health`` and ``latency`` are the live-signal scenarios of ``bench/live.py``; ``tracing`` the
-OpenTelemetry overhead; ``embed`` the embedding throughput of ``bench/embed.py``).
+OpenTelemetry overhead; ``embed`` the embedding throughput of ``bench/embed.py``; ``limiter``
+the rate limiter shared through Redis, ``bench/shared.py``, which starts its own
+``redis-server``).
 
 Starts the fixed-answer server (``bench/server.py``) in a separate process on 127.0.0.1, runs
 every available client against it in this process, and writes ``bench/results.md`` and
@@ -37,6 +39,7 @@ import embed  # noqa: E402
 import live  # noqa: E402
 import measure  # noqa: E402
 import report  # noqa: E402
+import shared  # noqa: E402
 
 SCENARIOS = (
     "call",
@@ -48,6 +51,7 @@ SCENARIOS = (
     "embed",
     "health",
     "latency",
+    "limiter",
 )
 IMPORTS = (
     "import httpx, pydantic",
@@ -89,6 +93,7 @@ class Budget:
     embed_rounds: int = 5
     health_calls: int = 1000
     latency_calls: int = 200
+    limiter_calls: int = 300
 
 
 QUICK = Budget(
@@ -104,6 +109,7 @@ QUICK = Budget(
     embed_rounds=2,
     health_calls=300,
     latency_calls=60,
+    limiter_calls=100,
 )
 
 
@@ -370,6 +376,9 @@ def fixed_server_scenarios(
         if "embed" in wanted:
             step(f"embedding throughput, {len(embed.TEXTS):,} texts")
             results["embed"] = embed.scenario(base, budget.embed_rounds)
+        if "limiter" in wanted:
+            step("the rate limiter shared through Redis")
+            results["limiter"] = shared.scenario(base, budget.limiter_calls, budget.rounds)
     return results
 
 

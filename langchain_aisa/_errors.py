@@ -19,7 +19,8 @@ filters, ``is_retryable``), so ``except aisa_core.RateLimitError`` and
     RateLimitError                ->   ModelRateLimitError
     ServerError, StreamError, APIError,
     MalformedResponseError,
-    AllModelsFailedError          ->   ModelAPIError
+    AllModelsFailedError,
+    StoreUnavailableError         ->   ModelAPIError (not retryable: the shared store is away)
     APITimeoutError               ->   ModelTimeoutError
     APIConnectionError,
     StreamInterruptedError        ->   ModelConnectionError
@@ -67,6 +68,7 @@ __all__ = [
     "AISAPriceCapExceededError",
     "AISARateLimitError",
     "AISAServerError",
+    "AISAStoreUnavailableError",
     "AISAStreamError",
     "AISAStreamInterruptedError",
     "AISATimeoutError",
@@ -153,6 +155,12 @@ class AISAAllModelsFailedError(core.AllModelsFailedError, ModelAPIError):
     is_retryable = False
 
 
+class AISAStoreUnavailableError(core.StoreUnavailableError, ModelAPIError):
+    """The shared store (Redis) is unreachable and ``on_store_error="raise"``: nothing was sent."""
+
+    is_retryable = False
+
+
 class AISATimeoutError(core.APITimeoutError, ModelTimeoutError):
     """Connect, read or total timeout."""
 
@@ -188,6 +196,7 @@ _MAPPED: dict[type[core.AISAError], type[core.AISAError]] = {
     core.APIError: AISAAPIError,
     core.MalformedResponseError: AISAMalformedResponseError,
     core.AllModelsFailedError: AISAAllModelsFailedError,
+    core.StoreUnavailableError: AISAStoreUnavailableError,
     core.APITimeoutError: AISATimeoutError,
     core.APIConnectionError: AISAConnectionError,
     core.StreamInterruptedError: AISAStreamInterruptedError,

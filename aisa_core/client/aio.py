@@ -60,7 +60,7 @@ class _AsyncIO:
     Dropped unclosed (a stream left without ``aclose()``), it has them closed on their event
     loop, soon after, in ordinary code (a finaliser can neither await nor take a lock)."""
 
-    __slots__ = ("_body", "_client", "_handlers", "_limiter", "_loop")
+    __slots__ = ("_body", "_client", "_handlers", "_lease", "_limiter", "_loop")
 
     def __init__(self, client: AsyncAISAClient, handlers: Sequence[StreamHandler] = ()) -> None:
         self._client = client
@@ -68,6 +68,7 @@ class _AsyncIO:
         self._body: AsyncBody | None = None
         self._limiter: RateLimiter | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._lease: str | None = None  # a shared limiter's lease on the slot
 
     def perform(self, effect: fx.Effect) -> Awaitable[Any]:
         return getattr(self, effect.verb)(effect)  # type: ignore[no-any-return]
@@ -88,7 +89,7 @@ class _AsyncIO:
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
             close_buried()
-            await limiter.aacquire()
+            self._lease = await limiter.aacquire()
             self._limiter = limiter
         reply, self._body = await self._client._http.open(effect.request, effect.model)
         return reply
@@ -99,7 +100,7 @@ class _AsyncIO:
 
     async def _close(self, effect: fx.Close) -> None:
         body, limiter, self._body, self._limiter = self._body, self._limiter, None, None
-        await _finish(body, limiter, effect.drain)
+        await _finish(body, limiter, self._lease, effect.drain)
 
     async def _notify(self, effect: fx.Notify) -> None:
         for result in dispatch(self._handlers, effect.events):
@@ -123,18 +124,18 @@ class _AsyncIO:
         if (body is None and limiter is None) or self._loop is None:
             return
         try:
-            self._loop.call_soon_threadsafe(_reap, body, limiter)
+            self._loop.call_soon_threadsafe(_reap, body, limiter, self._lease)
         except RuntimeError:  # the loop is closed: its sockets went with it; the slot comes back
             if limiter is not None:
-                give_back(limiter)
+                give_back(limiter, self._lease)
 
 
 _REAPING: set[asyncio.Task[None]] = set()
 """Closes of dropped streams in progress (a task nobody references could be collected)."""
 
 
-def _reap(body: AsyncBody | None, limiter: RateLimiter | None) -> None:
-    task = asyncio.ensure_future(_finish(body, limiter))
+def _reap(body: AsyncBody | None, limiter: RateLimiter | None, lease: str | None) -> None:
+    task = asyncio.ensure_future(_finish(body, limiter, lease))
     _REAPING.add(task)
     task.add_done_callback(_reaped)
 
@@ -145,13 +146,15 @@ def _reaped(task: asyncio.Task[None]) -> None:
         task.exception()  # nobody is left to tell; retrieved so asyncio does not log it
 
 
-async def _finish(body: AsyncBody | None, limiter: RateLimiter | None, drain: bool = False) -> None:
+async def _finish(
+    body: AsyncBody | None, limiter: RateLimiter | None, lease: str | None, drain: bool = False
+) -> None:
     try:
         if body is not None:
             await body.close(drain=drain)
     finally:
         if limiter is not None:
-            limiter.release()
+            await limiter.arelease(lease)
 
 
 class AsyncAISAClient(ClientBase):

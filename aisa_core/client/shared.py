@@ -4,6 +4,7 @@ in how it performs effects."""
 from __future__ import annotations
 
 import copy
+import functools
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
@@ -25,13 +26,14 @@ __all__ = ["ClientBase", "StreamBase", "give_back"]
 C = TypeVar("C", bound="ClientBase")
 
 
-def give_back(limiter: RateLimiter) -> None:
-    """Release a rate-limit slot now or, from a finaliser the garbage collector runs (which
-    must not take the limiter's lock), at the next call."""
+def give_back(limiter: RateLimiter, lease: str | None) -> None:
+    """Release a rate-limit slot (``lease``: what ``acquire`` gave, for a shared limiter) now
+    or, from a finaliser the garbage collector runs (which must not take the limiter's lock),
+    at the next call."""
     if collecting():
-        bury(later(limiter.release))
+        bury(later(functools.partial(limiter.release, lease)))
     else:
-        limiter.release()
+        limiter.release(lease)
 
 
 class ClientBase:

@@ -63,13 +63,14 @@ class _IO:
     the garbage collector's finaliser it only hands them to the graveyard, for the next call
     (``transport.graveyard``: never a lock taken in a finaliser)."""
 
-    __slots__ = ("_body", "_client", "_handlers", "_limiter")
+    __slots__ = ("_body", "_client", "_handlers", "_lease", "_limiter")
 
     def __init__(self, client: AISAClient, handlers: Sequence[StreamHandler] = ()) -> None:
         self._client = client
         self._handlers = handlers
         self._body: SyncBody | None = None
         self._limiter: RateLimiter | None = None
+        self._lease: str | None = None
 
     def perform(self, effect: fx.Effect) -> Any:
         return getattr(self, effect.verb)(effect)
@@ -89,7 +90,7 @@ class _IO:
         limiter = self._client.settings.rate_limiter
         if limiter is not None:
             close_buried()
-            limiter.acquire()
+            self._lease = limiter.acquire()
             self._limiter = limiter
         reply, self._body = self._client._http.open(effect.request, effect.model)
         return reply
@@ -105,7 +106,7 @@ class _IO:
                 body.close(drain=effect.drain)
         finally:
             if limiter is not None:
-                give_back(limiter)
+                give_back(limiter, self._lease)
 
     def _notify(self, effect: fx.Notify) -> None:
         dispatch(self._handlers, effect.events)

@@ -90,7 +90,20 @@ Scripting (thread-safe; script from the test while clients run)
     model), turning reasoning on for that model. Inspect ``requests`` /
     ``last_request`` (:class:`RecordedRequest`: method, path, query, lower-cased
     headers, parsed ``json``, raw ``body``), ``pending`` and ``spent_micros_usd``;
-    ``reset()`` forgets all of it (profiles, outages and the clock too) and restarts the ids.
+    ``reset()`` forgets all of it (profiles, outages, enforced limits and the clock too) and
+    restarts the ids.
+
+Limits of a key, enforced when asked
+    ``enforce_limits(requests_per_minute=300, max_concurrent=10, burst=1)``: per API key, a
+    token bucket of ``burst`` requests refilled at the rate (1: no two requests closer than
+    60/N seconds) and at most ``max_concurrent`` in flight (from reading a request to writing
+    the last byte of its answer); a request over either is refused before its route runs,
+    with 429 ``rate_limit_exceeded`` or ``concurrency_limit_exceeded``, ``Retry-After``, and
+    every answer carries ``X-RateLimit-{Limit,Remaining,Reset}-Requests`` (``-Tokens`` too).
+    ``limit_stats(api_key=None)`` (:class:`LimitStats`) says what it saw: requests let
+    through and when they arrived, refusals of each kind, the peak and current number in
+    flight, ``rate_per_minute()``, ``max_in_window(seconds)``. ``enforce_limits()`` with no
+    limits, or ``reset()``, stops enforcing.
 
 Latency and outages over time
     ``set_profile(model, ttft=0.05, tokens_per_s=200)`` paces that model's successful chat
@@ -154,6 +167,7 @@ dropped connection is signalled to the server by raising ``DeliberateDropError``
 
 from ._app import StandInApp
 from ._faults import FAULT_HEADER, BodyStyle, Fault
+from ._limits import LimitStats
 from ._server import StandIn
 from ._state import RecordedRequest
 from ._steps import INVALID_API_KEY, STANDIN_API_KEY
@@ -166,6 +180,7 @@ __all__ = [
     "BodyStyle",
     "DeliberateDropError",
     "Fault",
+    "LimitStats",
     "RecordedRequest",
     "StandIn",
     "StandInApp",

@@ -92,16 +92,7 @@ class StandInApp(RouteSteps):
                     request.method, request.path, request.headers, request.json, body, request.query
                 )
             )
-            try:
-                reply = self._state.timeline.pace(request, self._route(request))
-            except answers.RequestError as exc:
-                reply = self._error(request, exc.status, exc.code, exc.message)
-            except RecursionError:  # JSON nested deeper than the answer builders recurse
-                reply = self._error(
-                    request, 400, "invalid_request", "The body is nested too deeply."
-                )
-            self._rate_limit_headers(reply)
-            await _send_reply(send, receive, reply, request.request_id.encode())
+            await self._serve(request, send, receive)
         elif scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -110,6 +101,27 @@ class StandInApp(RouteSteps):
                 elif message["type"] == "lifespan.shutdown":
                     await send({"type": "lifespan.shutdown.complete"})
                     return
+
+    async def _serve(self, request: Request, send: Send, receive: Receive) -> None:
+        """Answer one request; under enforced limits it counts in flight until its answer is
+        written, or is refused before its route runs."""
+        limits, key = self._state.limits, self._api_key(request)
+        refusal = limits.enter(key) if limits is not None and key else None
+        try:
+            reply = self._answer(request) if refusal is None else self._refused(request, refusal)
+            self._rate_limit_headers(reply, key)
+            await _send_reply(send, receive, reply, request.request_id.encode())
+        finally:
+            if limits is not None and key and refusal is None:
+                limits.leave(key)
+
+    def _answer(self, request: Request) -> Reply:
+        try:
+            return self._state.timeline.pace(request, self._route(request))
+        except answers.RequestError as exc:
+            return self._error(request, exc.status, exc.code, exc.message)
+        except RecursionError:  # JSON nested deeper than the answer builders recurse
+            return self._error(request, 400, "invalid_request", "The body is nested too deeply.")
 
     # -- routing ---------------------------------------------------------------------------
 
@@ -244,7 +256,7 @@ class StandInApp(RouteSteps):
         return self._json(answer(cost), fault=fault, cost=cost)
 
     def _generate(self, req: Request, model: str) -> Reply:
-        body = self._auth(req, google=True) or self._body(req, "contents")
+        body = self._auth(req) or self._body(req, "contents")
         if isinstance(body, Reply):
             return body
         if not isinstance(body["contents"], list) or not body["contents"]:

@@ -7,6 +7,7 @@ from typing import Any
 
 from ._answers import ScriptedAnswer, dumps
 from ._faults import Fault
+from ._limits import Limits, LimitStats
 from ._profiles import LiveScripting
 from ._state import RecordedRequest, ScriptState
 
@@ -87,9 +88,35 @@ class Scripting(LiveScripting):
         text every reasoning model (id ending in ``-thinking``) uses."""
         self._state.set_reasoning(model, text)
 
+    def enforce_limits(
+        self,
+        requests_per_minute: float | None = None,
+        max_concurrent: int | None = None,
+        *,
+        burst: int = 1,
+    ) -> None:
+        """Enforce per-key limits from now on, as the gateway does: at most
+        ``requests_per_minute`` (a token bucket of ``burst`` requests, 1: evenly spaced) and
+        ``max_concurrent`` in flight, per API key; anything over is a 429 with
+        ``Retry-After``, and every answer carries ``X-RateLimit-*-Requests`` headers. What it
+        saw is in :meth:`limit_stats`. Both ``None``: stop enforcing."""
+        limits = None
+        if requests_per_minute is not None or max_concurrent is not None:
+            limits = Limits(requests_per_minute, max_concurrent, burst)
+        self._state.limits = limits
+
+    def limit_stats(self, api_key: str | None = None) -> LimitStats:
+        """What the enforced limits saw of ``api_key`` (default: :attr:`api_key`, the
+        stand-in's) since :meth:`enforce_limits`: requests let through and when they arrived,
+        refused ones, the peak in flight."""
+        from ._steps import STANDIN_API_KEY
+
+        limits = self._state.limits
+        return LimitStats() if limits is None else limits.stats(api_key or STANDIN_API_KEY)
+
     def reset(self) -> None:
         """Forget scripts, model faults, reasoning texts, recorded requests, spend, ids,
-        latency profiles and outages (and go back to the monotonic clock)."""
+        latency profiles, outages and enforced limits (and go back to the monotonic clock)."""
         self._state.reset()
 
     @property

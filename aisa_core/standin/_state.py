@@ -15,6 +15,7 @@ from typing import Any
 
 from ._answers import ScriptedAnswer
 from ._faults import Fault
+from ._limits import Limits
 from ._profiles import Timeline
 
 
@@ -63,6 +64,7 @@ class ScriptState:
         self._counters: dict[str, int] = {}
         self._window = _Window(time.time())
         self.timeline = Timeline()  # latency profiles and scheduled outages
+        self.limits: Limits | None = None  # per-key limits, when asked to enforce them
 
     # -- scripting (called from user threads) --------------------------------------------
 
@@ -93,6 +95,7 @@ class ScriptState:
             self._spent_micros = 0
             self._counters.clear()
             self._window = _Window(time.time())
+            self.limits = None
         self.timeline.reset()
 
     @property

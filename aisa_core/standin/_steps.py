@@ -1,7 +1,8 @@
 """What every stand-in route does around its own work: read the request, check the key and the
 body, take a fault (from the ``x-standin-fault`` header or the script), refuse unknown models, and
 write JSON and error replies in the gateway's shapes (the route's own error layout: Gemini's on
-``generateContent``), with ``X-RateLimit-*`` headers when a fault asks for them.
+``generateContent``), with ``X-RateLimit-*`` headers when a fault asks for them or limits are
+enforced (``enforce_limits``: a request over them is refused here, before its route runs).
 
 The routes themselves (chat, embeddings, Gemini, models, credits) are in ``_app``.
 """
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from . import _answers as answers
 from ._faults import FAULT_HEADER, Fault, error_body, plain_text_message, status_defaults
+from ._limits import Refusal
 from ._scripting import Scripting
 from ._wire import JSON, Reply, Scope, header_dict, seconds
 
@@ -69,11 +72,18 @@ class RouteSteps(Scripting):
         )
         return Reply(status, content_type, body)
 
-    def _auth(self, req: Request, *, google: bool = False) -> Reply | None:
+    @staticmethod
+    def _api_key(req: Request) -> str:
+        """The key the request carries: ``Authorization: Bearer``, else (Gemini's routes)
+        ``x-goog-api-key`` or ``?key=``; empty when none."""
         scheme, _, key = req.headers.get("authorization", "").partition(" ")
         key = key.strip() if scheme.lower() == "bearer" else ""
-        if not key and google:
+        if not key and req.style == "gemini":
             key = req.headers.get("x-goog-api-key", "") or parse_qs(req.query).get("key", [""])[0]
+        return key
+
+    def _auth(self, req: Request) -> Reply | None:
+        key = self._api_key(req)
         if not key:
             message = "Missing API key: send Authorization: Bearer <your AIsa key>."
             return self._error(req, 401, "missing_api_key", message)
@@ -110,6 +120,11 @@ class RouteSteps(Scripting):
             fault = None
         if fault is None or fault.status is None:
             return None, fault, queued
+        return self._fault_reply(req, fault, model), fault, queued
+
+    def _fault_reply(self, req: Request, fault: Fault, model: str | None) -> Reply:
+        """The error answer a fault with a ``status`` asks for."""
+        assert fault.status is not None
         error_type, code, message = fault.described(model)
         style = fault.body_style or req.style
         if style == "text" and fault.message is None:
@@ -127,7 +142,13 @@ class RouteSteps(Scripting):
         reply = Reply(fault.status, content_type, body, fault=fault)
         if fault.retry_after is not None:
             reply.headers.append((b"retry-after", seconds(fault.retry_after)))
-        return reply, fault, queued
+        return reply
+
+    def _refused(self, req: Request, refusal: Refusal) -> Reply:
+        """A 429 for a request over the enforced limits."""
+        retry_after = math.ceil(refusal.retry_after * 1000) / 1000
+        fault = Fault(429, refusal.code, refusal.message, retry_after=retry_after)
+        return self._fault_reply(req, fault, None)
 
     def _unavailable(self, req: Request, model: str) -> Reply | None:
         if not self._is_unknown(model):
@@ -141,11 +162,16 @@ class RouteSteps(Scripting):
             reply.headers.append((b"x-aisa-customer-cost-micros-usd", str(cost).encode()))
         return reply
 
-    def _rate_limit_headers(self, reply: Reply) -> None:
-        """``X-RateLimit-*`` in the scheme the reply's fault names (none without one): the
-        split scheme per requests and tokens, or the plain one (requests only); ``Reset`` is
-        a UNIX time. A 429 reports nothing remaining."""
+    def _rate_limit_headers(self, reply: Reply, key: str = "") -> None:
+        """``X-RateLimit-*`` in the scheme the reply's fault names (the split one when limits
+        are enforced; none otherwise): the split scheme per requests and tokens, or the plain
+        one (requests only); ``Reset`` is a UNIX time. A 429 reports nothing remaining.
+        Enforced limits give the requests' figures (``key``'s bucket), else the starter
+        tier's, counted in a minute from the last reset."""
+        enforced = self._state.limits
         scheme = reply.fault.rate_limit if reply.fault is not None else None
+        if scheme is None and enforced is not None and enforced.requests_per_minute:
+            scheme = "split"
         if scheme is None:
             return
         requests, tokens, reset = self._state.rate_window()
@@ -155,10 +181,16 @@ class RouteSteps(Scripting):
             "tokens": 0 if exhausted else max(0, TOKENS_PER_MINUTE - tokens),
         }
         limits = {"requests": REQUESTS_PER_MINUTE, "tokens": TOKENS_PER_MINUTE}
+        resets = {"requests": reset, "tokens": reset}
+        if enforced is not None and enforced.requests_per_minute:
+            remaining, full_at = enforced.remaining(key)
+            limits["requests"] = math.ceil(enforced.requests_per_minute)
+            left["requests"] = 0 if exhausted else remaining
+            resets["requests"] = math.ceil(full_at)
         kinds = ("requests", "tokens") if scheme == "split" else ("requests",)
         for kind in kinds:
             suffix = f"-{kind}" if scheme == "split" else ""
-            values = {"limit": limits[kind], "remaining": left[kind], "reset": reset}
+            values = {"limit": limits[kind], "remaining": left[kind], "reset": resets[kind]}
             for name, value in values.items():
                 reply.headers.append((f"x-ratelimit-{name}{suffix}".encode(), str(value).encode()))
 

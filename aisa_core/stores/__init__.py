@@ -1,25 +1,52 @@
-"""Where shared state lives: the rate limiter's, model health's and budgets' counters.
+"""Where shared state lives: the rate limiter's, model health's, budgets' and the cost ledger's.
 
 A store is a handful of atomic operations on keys with expiry (read some keys, set, set if
-absent, add to a number, an exponential average, add within a limit, delete) and a clock. Every
-read-modify-write is one atomic step, so any number of threads (and, with a shared store, of
-processes) can use one store without locks of their own. ``MemoryStore`` (the default) keeps
-state in this process.
+absent, add to a number, an exponential average, add within a limit, delete; counters in a map;
+the rate limiter's timestamp and leases) and a clock. Every read-modify-write is one atomic step,
+so any number of threads (and, with a shared store, of processes) can use one store without
+locks of their own. ``MemoryStore`` keeps state in this process; ``RedisStore`` (extra
+``redis``) on a Redis server, shared by every process that points at it.
 
-The objects built on stores (``ModelHealth``, ``Budget``) write their logic once, as a
-generator of ``StoreOp``s, run by ``run_ops`` (sync) or ``arun_ops`` (async): a store with
-async methods (``a`` + the name) is awaited there, any other is called directly.
+``default_store()`` is what an object given no ``store=`` uses: a ``RedisStore`` for
+``AISA_REDIS_URL`` when that variable is set (one per URL and process), else a new
+``MemoryStore``. So setting the variable is all a fleet of workers needs to share their
+``RateLimiter``, ``ModelHealth``, ``Budget`` and ``CostLedger`` objects, the ones the framework
+adapters make included.
+
+The objects built on stores write their logic once, as a generator of ``StoreOp``s (and
+``Pause``s, for logic that waits), run by ``run_ops`` (sync) or ``arun_ops`` (async): a store
+with async methods (``a`` + the name) is awaited there, any other is called directly.
 """
 
 from __future__ import annotations
 
 import inspect
+import os
+import threading
+import time
 from collections.abc import Generator, Sequence
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
-from .memory import MemoryStore
+from aisa_core.errors import ConfigurationError
 
-__all__ = ["MemoryStore", "Store", "StoreOp", "StoreOps", "arun_ops", "run_ops"]
+from .memory import MemoryStore, RateRule
+from .redis import RedisStore
+
+__all__ = [
+    "REDIS_URL_ENV",
+    "MemoryStore",
+    "Pause",
+    "RateRule",
+    "RedisStore",
+    "Store",
+    "StoreOp",
+    "StoreOps",
+    "arun_ops",
+    "default_store",
+    "run_ops",
+]
+
+REDIS_URL_ENV = "AISA_REDIS_URL"
 
 T = TypeVar("T")
 
@@ -59,6 +86,40 @@ class Store(Protocol):
 
     def delete(self, keys: Sequence[str]) -> None: ...
 
+    def incr_field(self, key: str, field: str, amount: float, ttl: float | None = None) -> float:
+        """Add ``amount`` to ``field`` of the map at ``key`` (a field starts at 0); the new value.
+        ``ttl`` is set when the map is made."""
+        ...
+
+    def get_fields(self, key: str) -> dict[str, float]:
+        """Every field of the map at ``key`` (empty when there is none)."""
+        ...
+
+    def rate_admit(
+        self, key: str, token: str, rule: RateRule, released: Sequence[str] = ()
+    ) -> float:
+        """One request of rate limiter ``key`` asks to go now, after the leases ``released``
+        are given back. With ``rule.max_concurrent`` it needs a free slot, taken as a lease
+        named ``token`` that expires ``rule.lease`` seconds from now unless renewed; with
+        ``rule.interval_us`` its turn by ``gcra`` on the store's clock, in microseconds. Both
+        are taken, or neither: ``0.0``. Else nothing else changes and the answer says why: a
+        positive number is the seconds until its turn, a negative one that every slot is held
+        (minus the seconds until the first lease expires)."""
+        ...
+
+    def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
+        """Push the expiry of the leases ``tokens`` still held to ``lease`` seconds from now;
+        how many were still held."""
+        ...
+
+    def rate_release(self, key: str, tokens: Sequence[str]) -> None:
+        """Give the leases ``tokens`` back (nothing for those that expired)."""
+        ...
+
+    def rate_in_flight(self, key: str) -> int:
+        """How many leases of limiter ``key`` are live."""
+        ...
+
 
 class StoreOp:
     """One call of ``store``'s method ``name`` with ``args``."""
@@ -74,8 +135,20 @@ class StoreOp:
         return f"StoreOp({self.name!r}, {', '.join(map(repr, self.args))})"
 
 
-StoreOps = Generator[StoreOp, Any, T]
-"""Logic over stores, written once: yields operations, gets their results back."""
+class Pause:
+    """Wait ``seconds`` before the next step (``time.sleep`` or ``asyncio.sleep``)."""
+
+    __slots__ = ("seconds",)
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"Pause({self.seconds!r})"
+
+
+StoreOps = Generator["StoreOp | Pause", Any, T]
+"""Logic over stores, written once: yields operations (or pauses), gets their results back."""
 
 
 def run_ops(gen: StoreOps[T]) -> T:
@@ -84,7 +157,11 @@ def run_ops(gen: StoreOps[T]) -> T:
     try:
         while True:
             op = gen.send(result)
-            result = getattr(op.store, op.name)(*op.args)
+            if isinstance(op, Pause):
+                time.sleep(op.seconds)
+                result = None
+            else:
+                result = getattr(op.store, op.name)(*op.args)
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
 
@@ -95,6 +172,12 @@ async def arun_ops(gen: StoreOps[T]) -> T:
     try:
         while True:
             op = gen.send(result)
+            if isinstance(op, Pause):
+                import asyncio
+
+                await asyncio.sleep(op.seconds)
+                result = None
+                continue
             method = getattr(op.store, "a" + op.name, None)
             if method is None:
                 result = getattr(op.store, op.name)(*op.args)
@@ -104,3 +187,24 @@ async def arun_ops(gen: StoreOps[T]) -> T:
                     result = await result
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
+
+
+_SHARED: dict[str, RedisStore] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def default_store() -> Store:
+    """The store of an object given none: a ``RedisStore`` for ``AISA_REDIS_URL`` when the
+    variable is set (the same object for the same URL, so its connections are shared), else a
+    new ``MemoryStore`` (state in this process, as if no store had been asked for)."""
+    url = os.environ.get(REDIS_URL_ENV, "").strip()
+    if not url:
+        return MemoryStore()
+    with _SHARED_LOCK:
+        store = _SHARED.get(url)
+        if store is None:
+            try:
+                store = _SHARED[url] = RedisStore.from_url(url)
+            except ConfigurationError as error:
+                raise ConfigurationError(f"{REDIS_URL_ENV}: {error.message}") from error
+        return store

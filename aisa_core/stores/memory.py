@@ -1,14 +1,43 @@
 """``MemoryStore``: the default store, in this process. One lock makes each operation atomic for
-every thread and event loop that shares the object; expiry is checked on read."""
+every thread and event loop that shares the object; expiry is checked on read.
+
+``gcra`` is the rate arithmetic both the in-process ``RateLimiter`` and this store's
+``rate_admit`` use (``RedisStore`` runs the same steps in a Lua script on the server)."""
 
 from __future__ import annotations
 
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["MemoryStore"]
+__all__ = ["MemoryStore", "RateRule", "gcra"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateRule:
+    """A shared rate limiter's limits, as its store applies them: at most ``max_concurrent``
+    leases of ``lease`` seconds (0: no limit), and a turn every ``interval_us`` microseconds
+    with ``burst`` back to back (0: no rate)."""
+
+    max_concurrent: int
+    lease: float
+    interval_us: int
+    burst: int = 1
+
+
+def gcra(tat: int, now: int, interval: int, burst: int = 1) -> tuple[int, int]:
+    """One request at ``now`` against the theoretical arrival time ``tat`` (integers, e.g.
+    nanoseconds): ``(0, new_tat)`` when it may be sent now, and is charged; else
+    ``(wait, tat)``, how long until it may, with nothing charged.
+
+    With ``burst=1`` two requests are never closer than ``interval``; ``burst=B`` lets B go
+    back to back. Integers keep "N in any window" exact (no rounding lets an N+1th in)."""
+    earliest = tat - (burst - 1) * interval
+    if now < earliest:
+        return earliest - now, tat
+    return 0, max(tat, now) + interval
 
 
 class MemoryStore:
@@ -97,3 +126,73 @@ class MemoryStore:
         with self._lock:
             for key in keys:
                 self._data.pop(key, None)
+
+    # --- maps of counters (the cost ledger) -------------------------------------------------
+
+    def incr_field(self, key: str, field: str, amount: float, ttl: float | None = None) -> float:
+        with self._lock:
+            now = self._clock()
+            fields = self._get(key, now)
+            if fields is None:
+                fields = {}
+                self._put(key, fields, ttl, now)
+            fields[field] = fields.get(field, 0) + amount
+            value: float = fields[field]
+            return value
+
+    def get_fields(self, key: str) -> dict[str, float]:
+        with self._lock:
+            return dict(self._get(key, self._clock()) or {})
+
+    # --- the rate limiter's shared state: a GCRA timestamp and leases -----------------------
+
+    def rate_admit(
+        self, key: str, token: str, rule: RateRule, released: Sequence[str] = ()
+    ) -> float:
+        with self._lock:
+            now = self._clock()
+            leases = self._leases(key, now)
+            for gone in released:
+                leases.pop(gone, None)
+            if rule.max_concurrent and len(leases) >= rule.max_concurrent:
+                return -max(min(leases.values()) - now, 0.001)
+            if rule.interval_us:
+                now_us = round(now * 1e6)
+                tat = self._get(key + ":tat", now)
+                start = now_us if tat is None else tat
+                wait, new = gcra(start, now_us, rule.interval_us, rule.burst)
+                if wait:
+                    return wait / 1e6
+                self._put(key + ":tat", new, (new - now_us) / 1e6 + 1, now)
+            if rule.max_concurrent:
+                leases[token] = now + rule.lease
+                self._put(key + ":leases", leases, 2 * rule.lease, now)
+            return 0.0
+
+    def rate_renew(self, key: str, tokens: Sequence[str], lease: float) -> int:
+        with self._lock:
+            now = self._clock()
+            leases = self._leases(key, now)
+            held = [t for t in tokens if t in leases]
+            for token in held:
+                leases[token] = now + lease
+            if held:
+                self._put(key + ":leases", leases, 2 * lease, now)
+            return len(held)
+
+    def rate_release(self, key: str, tokens: Sequence[str]) -> None:
+        with self._lock:
+            leases = self._leases(key, self._clock())
+            for token in tokens:
+                leases.pop(token, None)
+
+    def rate_in_flight(self, key: str) -> int:
+        with self._lock:
+            return len(self._leases(key, self._clock()))
+
+    def _leases(self, key: str, now: float) -> dict[str, float]:
+        """The live leases of limiter ``key`` (expired ones dropped), held in place."""
+        leases: dict[str, float] = self._get(key + ":leases", now) or {}
+        for token in [t for t, expires in leases.items() if expires <= now]:
+            del leases[token]
+        return leases

@@ -162,6 +162,34 @@ def test_a_probe_that_never_reports_is_let_go(health: ModelHealth, clock: Clock)
     assert health.admit(AttemptInfo("chat", "m")).probe
 
 
+def test_a_caller_that_read_the_state_before_a_failed_probe_does_not_probe_again(
+    health: ModelHealth, clock: Clock
+) -> None:
+    """Across processes, reading the breaker and claiming its probe are two steps: a caller
+    may read "half-open" just before the probe fails (reopening it and freeing the claim) and
+    claim just after. Stepped by hand here, in exactly that order."""
+    for _ in range(3):
+        fail(health, "m")
+    clock.now += 31
+    probe = health.admit(AttemptInfo("chat", "m"))
+    late = health.admit_ops(AttemptInfo("chat", "m"))
+    op = late.send(None)
+    assert op.name == "get_many"  # type: ignore[union-attr]
+    state = health.store.get_many(*op.args)  # type: ignore[union-attr]  # half-open, probe out
+    health.record(probe, report("m", E.ServerError("still down", status_code=503)))  # reopened
+    op = late.send(state)
+    assert op.name == "add"  # type: ignore[union-attr]
+    with pytest.raises(StopIteration) as done:
+        while True:  # the rest of its steps, now that the probe has failed
+            op = late.send(getattr(health.store, op.name)(*op.args))  # type: ignore[union-attr]
+    ticket = done.value.value
+    assert not ticket.probe and ticket.skipped is not None
+    assert ticket.skipped.reason == "cooling down"
+    assert health.admit(AttemptInfo("chat", "m")).skipped is not None  # and nobody else probes
+    clock.now += 61
+    assert health.admit(AttemptInfo("chat", "m")).probe  # until the next cooldown ends
+
+
 def test_latency_and_error_rate_are_averaged(health: ModelHealth) -> None:
     for duration in (1.0, 1.0, 3.0):
         ticket = health.admit(AttemptInfo("chat", "m"))

@@ -30,6 +30,7 @@ EXPECTED = {
     "AISARateLimitError",
     "AISARerank",
     "AISAServerError",
+    "AISAStoreUnavailableError",
     "AISAStreamError",
     "AISAStreamInterruptedError",
     "AISATimeoutError",
