@@ -1,7 +1,9 @@
 """The checks made before every attempt and told how it went: model health and the budget,
 plus the observers of the attempt seam. The clients hold one ``Gates`` and run it around each
 attempt (the rate limiter, which holds a slot for as long as the HTTP exchange, is the
-transport-level check and stays with the send)."""
+transport-level check and stays with the send). A shared store that fails before an attempt
+(``StoreUnavailableError``) stops it before anything is sent; one that fails after it only
+costs the record, never the answer."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 
 from .attempts import AttemptInfo, AttemptReport, CallReport, SkippedModel, notify_observers
 from .budget import Budget, BudgetTicket
+from .errors import StoreUnavailableError
 from .health import HealthTicket, ModelHealth
 from .stores import StoreOps, arun_ops, run_ops
 
@@ -90,12 +93,18 @@ class Gates:
 
     def leave(self, ticket: Ticket, report: AttemptReport) -> None:
         if ticket is not PASS:
-            run_ops(self.leave_ops(ticket, report))
+            try:
+                run_ops(self.leave_ops(ticket, report))
+            except StoreUnavailableError as error:
+                _not_recorded(error)
         notify_observers(self.observers, "on_attempt", report)
 
     async def aleave(self, ticket: Ticket, report: AttemptReport) -> None:
         if ticket is not PASS:
-            await arun_ops(self.leave_ops(ticket, report))
+            try:
+                await arun_ops(self.leave_ops(ticket, report))
+            except StoreUnavailableError as error:
+                _not_recorded(error)
         await _await_all(notify_observers(self.observers, "on_attempt", report, awaited=True))
 
     def done(self, report: CallReport) -> None:
@@ -103,6 +112,14 @@ class Gates:
 
     async def adone(self, report: CallReport) -> None:
         await _await_all(notify_observers(self.observers, "on_call", report, awaited=True))
+
+
+def _not_recorded(error: StoreUnavailableError) -> None:
+    """The shared store went away during the attempt (``on_store_error="raise"``): what was
+    sent is done (and may be billed), so its outcome is not thrown away for want of recording
+    it. The budget keeps the attempt's reservation (never less than it cost, unless the answer
+    cost more than its estimate)."""
+    logger.warning("an attempt's outcome was not recorded in the shared store: %s", error)
 
 
 def _cancelled(info: AttemptInfo) -> AttemptReport:

@@ -15,7 +15,7 @@ import pytest
 
 from aisa_core import AISAClient, Budget, ModelHealth, RateLimiter
 from aisa_core.errors import AISAError, StoreUnavailableError
-from aisa_core.standin import StandIn
+from aisa_core.standin import Fault, StandIn
 from aisa_core.stores import RedisStore
 from tests.redis.server import RedisServer
 
@@ -132,3 +132,21 @@ def test_raise_fails_fast_with_a_typed_error(
     assert "ok" in {c["outcome"] for c in calls if c["at"] < 0}  # it worked before
     if how == "hung":
         private_redis.resume()
+
+
+def test_raise_never_throws_away_an_answer_that_came(
+    private_redis: RedisServer, aisa_standin: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis goes away while a call is out: the call was admitted (the budget reserved, health
+    asked), its answer arrives, and the caller gets it, though its outcome cannot be recorded."""
+    store = RedisStore(private_redis.url, socket_timeout=TIMEOUT, on_store_error="raise")
+    aisa_standin.fail_model("gpt-4.1", Fault(delay=0.5), times=1)
+    with _client(aisa_standin, store) as client:
+        stopper = threading.Timer(0.2, private_redis.stop)
+        stopper.start()
+        answer = client.chat("hi")
+        stopper.join()
+        with pytest.raises(StoreUnavailableError):
+            client.chat("hi")  # the next one is refused before sending
+    assert answer.text and len(aisa_standin.requests) == 1
+    assert "not recorded" in caplog.text
