@@ -11,13 +11,15 @@ import inspect
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .attempts import AttemptInfo, AttemptReport, CallReport, SkippedModel, notify_observers
-from .budget import Budget, BudgetTicket
 from .errors import StoreUnavailableError
-from .health import HealthTicket, ModelHealth
 from .stores import StoreOps, arun_ops, run_ops
+
+if TYPE_CHECKING:
+    from .budget import Budget, BudgetTicket
+    from .health import HealthTicket, ModelHealth
 
 logger = logging.getLogger("aisa_core.attempts")
 

@@ -15,6 +15,9 @@ RAW = "raw httpx"
 RAW_ASYNC = "raw httpx AsyncClient"
 PAIRS = (
     ("import httpx, pydantic", "import aisa_core"),
+    # The package import is lazy; these are the honest costs of getting a client class.
+    ("import httpx, pydantic", "from aisa_core import AISAClient"),
+    ("import asyncio, httpx, pydantic", "from aisa_core import AsyncAISAClient"),
     ("import langchain_openai", "import langchain_aisa"),
     # The package import is lazy (as langchain-core's own are); this pair is the honest
     # cost of getting the chat model class itself.
@@ -118,6 +121,20 @@ TARGETS: tuple[tuple[str, Value, str, float, bool], ...] = (
     (
         "import aisa_core ≤ 2× import httpx, pydantic",
         _imports("import aisa_core", "import httpx, pydantic"),
+        "<=",
+        2.0,
+        False,
+    ),
+    (
+        "from aisa_core import AISAClient ≤ 2× import httpx, pydantic",
+        _imports("from aisa_core import AISAClient", "import httpx, pydantic"),
+        "<=",
+        2.0,
+        False,
+    ),
+    (
+        "from aisa_core import AsyncAISAClient ≤ 2× import asyncio, httpx, pydantic",
+        _imports("from aisa_core import AsyncAISAClient", "import asyncio, httpx, pydantic"),
         "<=",
         2.0,
         False,

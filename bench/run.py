@@ -56,6 +56,9 @@ SCENARIOS = (
 IMPORTS = (
     "import httpx, pydantic",
     "import aisa_core",
+    "from aisa_core import AISAClient",
+    "import asyncio, httpx, pydantic",
+    "from aisa_core import AsyncAISAClient",
     "import openai",
     "import langchain_aisa",
     "import langchain_openai",

@@ -22,13 +22,10 @@ from aisa_core.errors import AISAError
 from aisa_core.protocol import effects as fx
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
-from aisa_core.protocol.embeddings import EmbedJob
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
-from aisa_core.protocol.rerank import Rerank
 from aisa_core.protocol.wire import Reply
-from aisa_core.retrieval import Embeddings, Ranking
 from aisa_core.transport import async_http
 from aisa_core.transport.graveyard import close_buried
 from aisa_core.types import (
@@ -40,7 +37,6 @@ from aisa_core.types import (
     ModelInfo,
 )
 
-from .batches import arun_batches
 from .settings import ClientSettings
 from .shared import ClientBase, StreamBase, give_back
 
@@ -48,6 +44,7 @@ if TYPE_CHECKING:
     import httpx
 
     from aisa_core.ratelimit import RateLimiter
+    from aisa_core.retrieval import Embeddings, Ranking
     from aisa_core.transport.aio import AsyncBody
 
 __all__ = ["AsyncAISAClient", "AsyncChatStream"]
@@ -273,15 +270,9 @@ class AsyncAISAClient(ClientBase):
     ) -> Embeddings:
         """Vectors in input order; batches run concurrently (``max_concurrency=4``). See
         ``AISAClient.embed``: no fallback to another model unless named."""
-        job = EmbedJob(
-            self._settings,
-            input,
-            model=model,
-            dimensions=dimensions,
-            batch_size=batch_size,
-            fallback_models=fallback_models,
-            **options,
-        )
+        from .batches import arun_batches
+
+        job = self._embed_job(input, model, dimensions, batch_size, fallback_models, options)
         return await arun_batches(job, self._call)
 
     async def rerank(
@@ -295,15 +286,7 @@ class AsyncAISAClient(ClientBase):
         **options: Any,
     ) -> Ranking:
         """``documents`` best first; see ``AISAClient.rerank``."""
-        op = Rerank(
-            self._settings,
-            query,
-            documents,
-            model=model,
-            top_n=top_n,
-            fallback_models=fallback_models,
-            **options,
-        )
+        op = self._rerank_op(query, documents, model, top_n, fallback_models, options)
         return await self._call(op) if op.documents else op.empty()
 
     async def compare_models(

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aisa_core.admission import Gates
 from aisa_core.attempts import EVERYWHERE, AttemptObserver
-from aisa_core.budget import Budget
 from aisa_core.callbacks import StreamHandler
 from aisa_core.config import (
     Secret,
@@ -22,11 +21,14 @@ from aisa_core.config import (
     resolve_base_url,
 )
 from aisa_core.errors import ConfigurationError, InvalidInputError
-from aisa_core.health import ModelHealth
 from aisa_core.protocol.report import Watch
 from aisa_core.protocol.retry import AttemptPlan, FallbackOn, RetryPolicy, default_fallback_on
 from aisa_core.ratelimit import RateLimiter
 from aisa_core.transport.reading import ACCEPT_ENCODING
+
+if TYPE_CHECKING:
+    from aisa_core.budget import Budget
+    from aisa_core.health import ModelHealth
 
 __all__ = ["USER_AGENT", "ClientSettings", "__version__"]
 

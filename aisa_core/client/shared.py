@@ -19,6 +19,8 @@ from aisa_core.types import ChatCompletion, ResponseMeta
 from .settings import ClientSettings
 
 if TYPE_CHECKING:
+    from aisa_core.protocol.embeddings import EmbedJob
+    from aisa_core.protocol.rerank import Rerank
     from aisa_core.ratelimit import RateLimiter
 
 __all__ = ["ClientBase", "StreamBase", "give_back"]
@@ -48,6 +50,50 @@ class ClientBase:
     @property
     def settings(self) -> ClientSettings:
         return self._settings
+
+    # Embeddings and reranking load on first use, not with the client (most processes only chat).
+
+    def _embed_job(
+        self,
+        input: str | Sequence[str],
+        model: str,
+        dimensions: int | None,
+        batch_size: int | None,
+        fallback_models: Sequence[str] | None,
+        options: dict[str, Any],
+    ) -> EmbedJob:
+        from aisa_core.protocol.embeddings import EmbedJob
+
+        return EmbedJob(
+            self._settings,
+            input,
+            model=model,
+            dimensions=dimensions,
+            batch_size=batch_size,
+            fallback_models=fallback_models,
+            **options,
+        )
+
+    def _rerank_op(
+        self,
+        query: str,
+        documents: Sequence[str],
+        model: str,
+        top_n: int | None,
+        fallback_models: Sequence[str] | None,
+        options: dict[str, Any],
+    ) -> Rerank:
+        from aisa_core.protocol.rerank import Rerank
+
+        return Rerank(
+            self._settings,
+            query,
+            documents,
+            model=model,
+            top_n=top_n,
+            fallback_models=fallback_models,
+            **options,
+        )
 
     def __repr__(self) -> str:
         s = self._settings

@@ -24,13 +24,10 @@ from aisa_core.errors import AISAError
 from aisa_core.protocol import effects as fx
 from aisa_core.protocol.account import GetBalance
 from aisa_core.protocol.chat import Chat, Messages, Quote, compare_result
-from aisa_core.protocol.embeddings import EmbedJob
 from aisa_core.protocol.gemini import GenerateContent
 from aisa_core.protocol.models import GetModel, ListModels
 from aisa_core.protocol.operation import Operation, run
-from aisa_core.protocol.rerank import Rerank
 from aisa_core.protocol.wire import Reply
-from aisa_core.retrieval import Embeddings, Ranking
 from aisa_core.transport import sync_http
 from aisa_core.transport.graveyard import close_buried
 from aisa_core.transport.sync import SyncBody
@@ -43,7 +40,6 @@ from aisa_core.types import (
     ModelInfo,
 )
 
-from .batches import run_batches
 from .settings import ClientSettings
 from .shared import ClientBase, StreamBase, give_back
 
@@ -51,6 +47,7 @@ if TYPE_CHECKING:
     import httpx
 
     from aisa_core.ratelimit import RateLimiter
+    from aisa_core.retrieval import Embeddings, Ranking
 
 __all__ = ["AISAClient", "ChatStream"]
 
@@ -275,15 +272,9 @@ class AISAClient(ClientBase):
         Other ``options``: ``extra_headers``, ``timeout``, ``extra_body``, ``encoding_format``
         (``"base64"`` unless given) and request parameters such as Jina's ``task``.
         """
-        job = EmbedJob(
-            self._settings,
-            input,
-            model=model,
-            dimensions=dimensions,
-            batch_size=batch_size,
-            fallback_models=fallback_models,
-            **options,
-        )
+        from .batches import run_batches
+
+        job = self._embed_job(input, model, dimensions, batch_size, fallback_models, options)
         return run_batches(job, self._call)
 
     def rerank(
@@ -299,15 +290,7 @@ class AISAClient(ClientBase):
         """``documents`` ordered by relevance to ``query``, best first, at most ``top_n``: each
         result has ``index`` (into ``documents``), ``relevance_score`` and ``document``. No
         documents: an empty ranking, without a request. No fallback unless named."""
-        op = Rerank(
-            self._settings,
-            query,
-            documents,
-            model=model,
-            top_n=top_n,
-            fallback_models=fallback_models,
-            **options,
-        )
+        op = self._rerank_op(query, documents, model, top_n, fallback_models, options)
         return self._call(op) if op.documents else op.empty()
 
     def compare_models(self, prompt: Messages, models: Sequence[str], **options: Any) -> Comparison:

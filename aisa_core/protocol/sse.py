@@ -89,70 +89,73 @@ class SSEDecoder:
             if chunk[:1] == b"\n":
                 chunk = chunk[1:]
         data = self._buffer + chunk if self._buffer else chunk
-        # bytes.splitlines breaks only at \r\n, \r and \n (unlike str.splitlines).
-        lines = data.splitlines(keepends=True)
-        self._buffer = b""
-        if lines:
-            tail = lines[-1][-1:]
-            if tail not in (b"\n", b"\r"):
+        if b"\r" not in data:  # the common case: lines end at \n alone
+            lines = data.split(b"\n")
+            self._buffer = lines.pop()
+        else:  # bytes.splitlines breaks only at \r\n, \r and \n (unlike str.splitlines)
+            lines = data.splitlines(keepends=True)
+            self._buffer = b""
+            if lines and lines[-1][-1:] not in (b"\n", b"\r"):
                 self._buffer = lines.pop()
-                if len(self._buffer) > self._max_line:
-                    raise MalformedResponseError(f"an SSE line exceeds {self._max_line} bytes")
-            elif tail == b"\r":
+            elif lines and lines[-1][-1:] == b"\r":
                 self._pending_cr = True
-        events: list[ServerSentEvent] = []
-        for raw in lines:
-            self._gap += len(raw) + LINE_COST
-            if self._gap > self._max_gap:
-                raise MalformedResponseError(
-                    f"more than {self._max_gap} bytes (or many more lines) of a stream "
-                    "without a complete event"
-                )
-            event = self._line(raw[:-2] if raw[-2:] == b"\r\n" else raw[:-1])
-            if event is not None:
-                events.append(event)
-        return events
+            lines = [raw.rstrip(b"\r\n") for raw in lines]  # one ending each, none inside
+        if len(self._buffer) > self._max_line:
+            raise MalformedResponseError(f"an SSE line exceeds {self._max_line} bytes")
+        return self._lines(lines)
 
     def close(self) -> list[ServerSentEvent]:
         """End of body: a final line without its newline still counts; a blank line dispatches."""
+        last, self._buffer = self._buffer, b""
+        return self._lines([last, b""] if last else [b""])
+
+    def _lines(self, lines: list[bytes]) -> list[ServerSentEvent]:
         events: list[ServerSentEvent] = []
-        if self._buffer:
-            event = self._line(self._buffer)
-            self._buffer = b""
-            if event is not None:
-                events.append(event)
-        event = self._line(b"")
-        if event is not None:
-            events.append(event)
+        gap, max_gap = self._gap, self._max_gap
+        for line in lines:
+            gap += len(line) + LINE_COST
+            if gap > max_gap:
+                raise MalformedResponseError(
+                    f"more than {max_gap} bytes (or many more lines) of a stream "
+                    "without a complete event"
+                )
+            if line[:6] == b"data: ":  # the common case, without the general field parsing
+                value = line[6:]
+            elif not line:
+                event = self._dispatch()
+                if event is not None:
+                    events.append(event)
+                    gap = 0
+                continue
+            else:
+                field = self._field(line)
+                if field is None:
+                    continue
+                value = field
+            self._data.append(value)
+            self._size += len(value) + 1
+            if self._size > self._max_event:
+                raise MalformedResponseError(f"an SSE event's data exceeds {self._max_event} bytes")
+        self._gap = gap
         return events
 
-    def _line(self, raw: bytes) -> ServerSentEvent | None:
-        if not raw:
-            return self._dispatch()
-        if raw[:6] == b"data: ":  # the common case, without the general field parsing
-            value = raw[6:]
-        elif raw[:1] == b":":
+    def _field(self, line: bytes) -> bytes | None:
+        """A line other than a blank one or ``data: ...``: a comment, or a field; the value of
+        a ``data`` field (``data:x``, ``data``), else ``None``."""
+        if line[:1] == b":":
             return None
-        else:
-            name, sep, value = raw.partition(b":")
-            if sep and value[:1] == b" ":
-                value = value[1:]
-            if name != b"data":
-                self._field(name, value)
-                return None
-        self._data.append(value)
-        self._size += len(value) + 1
-        if self._size > self._max_event:
-            raise MalformedResponseError(f"an SSE event's data exceeds {self._max_event} bytes")
-        return None
-
-    def _field(self, name: bytes, value: bytes) -> None:
+        name, sep, value = line.partition(b":")
+        if sep and value[:1] == b" ":
+            value = value[1:]
+        if name == b"data":
+            return value
         if name == b"event":
             self._event = value.decode("utf-8", "replace")
         elif name == b"id" and b"\0" not in value:
             self._id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():
             self._retry = int(value)
+        return None
 
     def _dispatch(self) -> ServerSentEvent | None:
         data = self._data
@@ -160,13 +163,13 @@ class SSEDecoder:
             self._event = None
             return None
         event = ServerSentEvent(
-            data=(data[0] if len(data) == 1 else b"\n".join(data)).decode("utf-8", "replace"),
-            event=self._event or "message",
-            id=self._id,
-            retry=self._retry,
+            (data[0] if len(data) == 1 else b"\n".join(data)).decode("utf-8", "replace"),
+            self._event or "message",
+            self._id,
+            self._retry,
         )
         self._data = []
-        self._size = self._gap = 0
+        self._size = 0  # (the gap is reset by the line loop)
         self._event = None
         self._retry = None
         return event

@@ -25,12 +25,14 @@ import os
 import threading
 import time
 from collections.abc import Generator, Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from aisa_core.errors import ConfigurationError
 
 from .memory import MemoryStore, RateRule
-from .redis import RedisStore
+
+if TYPE_CHECKING:
+    from .redis import RedisStore
 
 __all__ = [
     "REDIS_URL_ENV",
@@ -203,8 +205,18 @@ def default_store() -> Store:
     with _SHARED_LOCK:
         store = _SHARED.get(url)
         if store is None:
+            from .redis import RedisStore
+
             try:
                 store = _SHARED[url] = RedisStore.from_url(url)
             except ConfigurationError as error:
                 raise ConfigurationError(f"{REDIS_URL_ENV}: {error.message}") from error
         return store
+
+
+def __getattr__(name: str) -> Any:
+    if name == "RedisStore":  # loaded on first use: most processes never talk to Redis
+        from .redis import RedisStore
+
+        return RedisStore
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
