@@ -62,6 +62,7 @@ IMPORTS = (
     "import openai",
     "import langchain_aisa",
     "import langchain_openai",
+    "import langchain_core.language_models.chat_models",
     "from langchain_aisa import ChatAISA",
     "from langchain_openai import ChatOpenAI",
     "import llama_index_aisa",
