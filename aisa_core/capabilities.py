@@ -19,13 +19,25 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 from .config import normalize_model
+from .embedding_models import retrieval_model
 from .types import ModelInfo
 
-__all__ = ["FAMILIES", "Capabilities", "capabilities", "catalog", "register"]
+__all__ = [
+    "FAMILIES",
+    "Capabilities",
+    "Endpoint",
+    "capabilities",
+    "catalog",
+    "endpoint_of",
+    "register",
+]
+
+Endpoint = Literal["chat", "embeddings", "rerank", "media"]
 
 
 @dataclass(frozen=True)
@@ -127,6 +139,7 @@ def register(pattern: str, **fields: Any) -> None:
     with _lock:
         _user[pattern] = replace(base, **fields)
         _cache.clear()
+        endpoint_of.cache_clear()
 
 
 def _match(model: str) -> tuple[Capabilities, bool]:
@@ -172,6 +185,29 @@ def build_catalog(source: dict[str, Any]) -> dict[str, Any]:
         "sources": source.get("sources", {}),
         "models": rows,
     }
+
+
+_RETRIEVAL_FAMILIES: dict[str, Endpoint] = {
+    "openai-embedding": "embeddings",
+    "jina-embedding": "embeddings",
+    "jina-reranker": "rerank",
+}
+
+
+@lru_cache(maxsize=1024)
+def endpoint_of(model: str) -> Endpoint | None:
+    """Which of AIsa's endpoints serves ``model``, where that is known: ``"embeddings"`` or
+    ``"rerank"`` (the retrieval table, or an id of those families), ``"media"`` (an image or
+    video model: not on the text routes), ``"chat"`` (an id AIsa's catalog lists on its text
+    routes); ``None`` for any other id, which may be sent anywhere (a family rule is no proof
+    that ``gemini-embedding-…`` chats)."""
+    row = retrieval_model(model)
+    if row.known:
+        return "embeddings" if row.kind == "embedding" else "rerank"
+    info = capabilities(model)
+    if not info.text_route:
+        return _RETRIEVAL_FAMILIES.get(info.family or "", "media")
+    return "chat" if info.id in catalog() else None
 
 
 def capabilities(model: str) -> ModelInfo:

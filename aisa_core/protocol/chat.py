@@ -27,7 +27,7 @@ from aisa_core.errors import (
 from aisa_core.tools import normalize_tool_choice, to_response_format, to_tools
 from aisa_core.types import ChatCompletion, CompareResult, CostQuote
 
-from .operation import Answering, Operation
+from .operation import Answering, Operation, check_served
 from .retry import Step
 from .wire import Reply, Request, dumps, meta_from, parse_object, raise_for_status
 
@@ -224,6 +224,7 @@ class Chat(Answering[ChatCompletion]):
         quote: bool = False,
     ) -> None:
         super().__init__(target.chain(model, fallback_models))
+        check_served(self.models, "chat")
         params = dict(options)
         extra_headers = params.pop("extra_headers", None)
         timeout = params.pop("timeout", None)

@@ -32,7 +32,7 @@ from aisa_core.retrieval import Embeddings
 from aisa_core.types import ResponseMeta, Usage
 
 from .chat import Target
-from .operation import Answering
+from .operation import Answering, check_served
 from .wire import Reply, Request, dumps, meta_from, parse_json
 
 __all__ = [
@@ -241,6 +241,7 @@ class EmbedJob:
     ) -> None:
         self.texts = check_texts(given)
         self.chain = target.chain(model, fallback_models or ())
+        check_served(self.chain, "embeddings")
         rows = [retrieval_model(m) for m in self.chain]
         _check_dimensions(dimensions, rows)
         self.concurrency = _positive(

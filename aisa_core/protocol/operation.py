@@ -13,7 +13,8 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from aisa_core.admission import PASS, Ticket
 from aisa_core.attempts import AttemptInfo, SkippedModel
-from aisa_core.errors import AISAError, Attempt
+from aisa_core.capabilities import Endpoint, endpoint_of
+from aisa_core.errors import AISAError, Attempt, InvalidInputError
 from aisa_core.types import ResponseMeta
 
 from .effects import Effect, Send, Sleep
@@ -21,10 +22,33 @@ from .report import QUIET, CallLog, Watch
 from .retry import AttemptPlan, Step
 from .wire import Reply, Request, raise_for_status
 
-__all__ = ["Answering", "Operation", "attempts", "run"]
+__all__ = ["Answering", "Operation", "attempts", "check_served", "run"]
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+_KINDS: dict[Endpoint, tuple[str, str]] = {
+    "chat": ("a chat model", "chat() or stream()"),
+    "embeddings": ("an embedding model", "embed() (AISAEmbeddings / AISAEmbedding)"),
+    "rerank": ("a rerank model", "rerank() (AISARerank)"),
+    "media": ("an image or video model", "AIsa's image and video endpoints"),
+}
+
+
+def check_served(models: Sequence[str], endpoint: Endpoint) -> None:
+    """Refuse, before anything is sent, a model known to be served by another endpoint (an
+    embedding model asked to chat, a chat model asked to embed): the gateway would only answer
+    400 after a round trip, and in a fallback chain it would cost a wasted attempt. Ids the
+    tables do not know pass (``capabilities.register`` corrects a wrong row)."""
+    for model in models:
+        kind = endpoint_of(model)
+        if kind is not None and kind != endpoint:
+            what, where = _KINDS[kind]
+            raise InvalidInputError(
+                f"{model} is {what}, not {_KINDS[endpoint][0]}",
+                model=model,
+                hint=f"Send it to {where}, or name {_KINDS[endpoint][0]} here",
+            )
 
 
 class Operation(Generic[T]):

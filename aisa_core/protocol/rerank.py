@@ -20,7 +20,7 @@ from aisa_core.retrieval import RankedDocument, Ranking
 from aisa_core.types import Usage
 
 from .chat import Target
-from .operation import Answering
+from .operation import Answering, check_served
 from .wire import Reply, Request, dumps, meta_from, parse_json
 
 __all__ = ["Rerank", "read_ranking"]
@@ -46,6 +46,7 @@ class Rerank(Answering[Ranking]):
         **options: Any,
     ) -> None:
         super().__init__(target.chain(model, fallback_models or ()))
+        check_served(self.models, "rerank")
         self.documents = _check(query, documents, top_n)
         self.top_n = len(self.documents) if top_n is None else top_n
         self.url = target.url("/rerank")
