@@ -138,13 +138,16 @@ class SharedLimits:
             self._keeper.release(token)
 
     def flush(self) -> None:
-        """Hand every slot given back to the store now (never raises)."""
-        released = self._keeper.take_released()
-        if released:
-            try:
-                self.store.rate_release(self.key, released)
-            except Exception as error:  # e.g. StoreUnavailableError: the leases expire
-                logger.warning("could not give rate-limit slots back (%s); they expire", error)
+        """Hand every slot given back to the store now (never raises). One flush at a time:
+        when it returns, no slot given back before it is still on its way (``in_flight``
+        counts none that the background thread has taken and not yet handed over)."""
+        with self._keeper.handing_over():
+            released = self._keeper.take_released()
+            if released:
+                try:
+                    self.store.rate_release(self.key, released)
+                except Exception as error:  # e.g. StoreUnavailableError: the leases expire
+                    logger.warning("could not give rate-limit slots back (%s); they expire", error)
 
     @property
     def in_flight(self) -> int:
@@ -172,7 +175,13 @@ class _Keeper:
         self._released: list[str] = []
         self._renew_at = 0.0
         self._lock = threading.Lock()
+        self._handing_over = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    def handing_over(self) -> threading.Lock:
+        """Held by a flush from taking the slots given back until the store has them."""
+        self._here()
+        return self._handing_over
 
     def _here(self) -> None:
         if self._pid != os.getpid():

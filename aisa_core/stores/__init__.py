@@ -169,14 +169,22 @@ def run_ops(gen: StoreOps[T]) -> T:
 
 
 async def arun_ops(gen: StoreOps[T]) -> T:
-    """The same, awaiting a store's ``a<name>`` method where it has one."""
+    """The same, awaiting a store's ``a<name>`` method where it has one.
+
+    A cancellation that arrives while a store operation is awaited is never lost: on Python
+    3.11, ``asyncio.wait_for`` (which redis-py's asyncio client uses to send) returns the
+    result and drops a cancellation that lands as the operation completes, and a loop that
+    waits for a rate-limit slot would then wait on, holding its task, after it was cancelled.
+    The task's ``cancelling()`` count shows such a cancellation, which is raised here."""
+    import asyncio
+
+    task = asyncio.current_task()
+    cancelling = getattr(task, "cancelling", None)  # Python 3.11+
     result: Any = None
     try:
         while True:
             op = gen.send(result)
             if isinstance(op, Pause):
-                import asyncio
-
                 await asyncio.sleep(op.seconds)
                 result = None
                 continue
@@ -184,9 +192,12 @@ async def arun_ops(gen: StoreOps[T]) -> T:
             if method is None:
                 result = getattr(op.store, op.name)(*op.args)
             else:
+                before = cancelling() if cancelling else 0
                 result = method(*op.args)
                 if inspect.isawaitable(result):
                     result = await result
+                if cancelling and cancelling() > before:
+                    raise asyncio.CancelledError()
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
 
