@@ -37,7 +37,7 @@ __all__ = [
     "register",
 ]
 
-Endpoint = Literal["chat", "embeddings", "rerank", "media"]
+Endpoint = Literal["chat", "embeddings", "rerank"]
 
 
 @dataclass(frozen=True)
@@ -196,18 +196,19 @@ _RETRIEVAL_FAMILIES: dict[str, Endpoint] = {
 
 @lru_cache(maxsize=1024)
 def endpoint_of(model: str) -> Endpoint | None:
-    """Which of AIsa's endpoints serves ``model``, where that is known: ``"embeddings"`` or
-    ``"rerank"`` (the retrieval table, or an id of those families), ``"media"`` (an image or
-    video model: not on the text routes), ``"chat"`` (an id AIsa's catalog lists on its text
-    routes); ``None`` for any other id, which may be sent anywhere (a family rule is no proof
-    that ``gemini-embedding-…`` chats)."""
+    """Which of AIsa's endpoints serves ``model``, where that is certain: ``"embeddings"`` or
+    ``"rerank"`` (the retrieval table, or an id of those families), ``"chat"`` (an id AIsa's
+    catalog lists on its text routes); ``None`` for any other id, which may be sent anywhere.
+    Image and video models are ``None`` too: AIsa's docs show Wan image models answering on
+    the chat route, and a family rule is no proof that ``gemini-embedding-…`` cannot chat."""
     row = retrieval_model(model)
     if row.known:
         return "embeddings" if row.kind == "embedding" else "rerank"
     info = capabilities(model)
-    if not info.text_route:
-        return _RETRIEVAL_FAMILIES.get(info.family or "", "media")
-    return "chat" if info.id in catalog() else None
+    retrieval = _RETRIEVAL_FAMILIES.get(info.family or "")
+    if retrieval is not None and not info.text_route:
+        return retrieval
+    return "chat" if info.text_route and info.id in catalog() else None
 
 
 def capabilities(model: str) -> ModelInfo:

@@ -31,7 +31,6 @@ _KINDS: dict[Endpoint, tuple[str, str]] = {
     "chat": ("a chat model", "chat() or stream()"),
     "embeddings": ("an embedding model", "embed() (AISAEmbeddings / AISAEmbedding)"),
     "rerank": ("a rerank model", "rerank() (AISARerank)"),
-    "media": ("an image or video model", "AIsa's image and video endpoints"),
 }
 
 
