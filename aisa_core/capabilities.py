@@ -24,7 +24,6 @@ from importlib import resources
 from typing import Any, Literal
 
 from .config import normalize_model
-from .embedding_models import retrieval_model
 from .types import ModelInfo
 
 __all__ = [
@@ -201,6 +200,8 @@ def endpoint_of(model: str) -> Endpoint | None:
     catalog lists on its text routes); ``None`` for any other id, which may be sent anywhere.
     Image and video models are ``None`` too: AIsa's docs show Wan image models answering on
     the chat route, and a family rule is no proof that ``gemini-embedding-…`` cannot chat."""
+    from .embedding_models import retrieval_model  # (loaded by the first call, not by import)
+
     row = retrieval_model(model)
     if row.known:
         return "embeddings" if row.kind == "embedding" else "rerank"
