@@ -12,16 +12,11 @@ from llama_index.core.memory import ChatMemoryBuffer
 from aisa_core.standin import Fault, StandIn
 from tests.llama_index.conftest import MakeLLM
 from tests.llama_index.helpers import WORKFLOW_WARNINGS
+from tests.retrieval_corpus import DOCS as CORPUS
 
 pytestmark = WORKFLOW_WARNINGS
 
-DOCS = [
-    "The Amazon river flows through Peru, Colombia and Brazil.",
-    "Lima is the capital of Peru and sits on the Pacific coast.",
-    "Machu Picchu is a 15th-century Inca citadel in the Andes.",
-    "Ceviche is a Peruvian dish of raw fish cured in citrus juice.",
-    "The Nazca lines are ancient geoglyphs in southern Peru.",
-]
+DOCS = CORPUS[:5]  # the five about Peru
 
 
 @pytest.fixture
